@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import irt
 from .errors import InvalidItemParameters
@@ -111,6 +112,13 @@ class ItemParameters:
         return out
 
 
+_KIND_CODES = {"dichotomous": 0, "gpcm": 1, "grm": 2}
+_KIND = {"1pl": 0, "2pl": 0, "3pl": 0, "gpcm": 1, "grm": 2}
+_POLY_FUNCS = (
+    (1, irt.gpcm_information, irt.gpcm_probabilities, irt.gpcm_log_probabilities),
+    (2, irt.grm_information, irt.grm_probabilities, irt.grm_log_probabilities),
+)
+
 _RESERVED = frozenset({"id", "model", "a", "b", "c", "thresholds", "pilot"})
 _TAG_KEYS = ("competency", "content_area")
 
@@ -155,7 +163,9 @@ class ItemBank:
     tags: Mapping[str, tuple[str | None, ...]]
     _index: dict[str, int] = field(init=False, repr=False)
     _groups: dict[str, IntArray] = field(init=False, repr=False)
+    _kind: npt.NDArray[np.int8] = field(init=False, repr=False)
     _guessing: bool = field(init=False, repr=False)
+    _cache: dict[str, Any] = field(init=False, repr=False)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -213,7 +223,8 @@ class ItemBank:
         c_arr = np.zeros(n) if c is None else np.asarray(c, dtype=np.float64)
         if b_arr.shape != (n,) or c_arr.shape != (n,):
             msg = f"a, b and c must have the same length, got {n}, {b_arr.size}, {c_arr.size}"
-            raise InvalidItemParameters("<bank>", "shape", msg)
+            msg_0 = "<bank>"
+            raise InvalidItemParameters(msg_0, "shape", msg)
         ids = list(ids) if ids is not None else [f"i{j:05d}" for j in range(n)]
         model = "3pl" if c is not None else "2pl"
         items = [
@@ -234,12 +245,14 @@ class ItemBank:
         the standard errors and ``pilot`` are kept as tags.
         """
         if not isinstance(data, Mapping) or not isinstance(data.get("items"), list):
-            raise InvalidItemParameters("<bank>", "items", "a bank needs a list under 'items'")
+            msg = "<bank>"
+            raise InvalidItemParameters(msg, "items", "a bank needs a list under 'items'")
         default_model = str(data.get("model", "2pl")).lower()
         items = []
         for pos, rec in enumerate(data["items"]):
             if not isinstance(rec, Mapping) or "id" not in rec:
-                raise InvalidItemParameters(f"#{pos + 1}", "id", "every item needs an 'id'")
+                msg = f"#{pos + 1}"
+                raise InvalidItemParameters(msg, "id", "every item needs an 'id'")
             iid = str(rec["id"])
             model = str(rec.get("model", default_model)).lower()
             if "a" not in rec and model != "1pl":
@@ -265,14 +278,14 @@ class ItemBank:
         for name in ("a", "b", "c", "thresholds", "n_categories", "pilot"):
             getattr(self, name).setflags(write=False)
         object.__setattr__(self, "_index", {iid: j for j, iid in enumerate(self.ids)})
-        models = np.array(self.models, dtype=object)
-        groups = {
-            "dichotomous": np.flatnonzero(np.isin(models, irt.DICHOTOMOUS)).astype(np.intp),
-            "gpcm": np.flatnonzero(models == "gpcm").astype(np.intp),
-            "grm": np.flatnonzero(models == "grm").astype(np.intp),
-        }
+        kind = np.array([_KIND[m] for m in self.models], dtype=np.int8)
+        kind.setflags(write=False)
+        object.__setattr__(self, "_kind", kind)
+        groups = {name: np.flatnonzero(kind == code).astype(np.intp)
+                  for name, code in _KIND_CODES.items()}
         object.__setattr__(self, "_groups", groups)
         object.__setattr__(self, "_guessing", bool(np.any(self.c > 0)))
+        object.__setattr__(self, "_cache", {})
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
@@ -304,7 +317,7 @@ class ItemBank:
     @property
     def max_score(self) -> IntArray:
         """Highest score of each item, ``(n_items,)``."""
-        return self.n_categories - 1  # type: ignore[no-any-return]
+        return self.n_categories - 1
 
     def subset(self, items: Sequence[int] | IntArray) -> ItemBank:
         """A new bank holding only ``items`` (positions in this bank), in that order."""
@@ -327,16 +340,16 @@ class ItemBank:
             return irt.dichotomous_information(theta, self.a[sel], self.b[sel], self._dich_c(sel))
         t = np.atleast_1d(np.asarray(theta, dtype=np.float64))
         out = np.empty((t.size, sel.size))
-        models = np.array(self.models, dtype=object)[sel]
-        dich = np.isin(models, irt.DICHOTOMOUS)
+        kind = self._kind[sel]
+        dich = kind == 0
         if dich.any():
             idx = sel[dich]
             out[:, dich] = irt.dichotomous_information(t, self.a[idx], self.b[idx], self._dich_c(idx))
-        for name, fn in (("gpcm", irt.gpcm_information), ("grm", irt.grm_information)):
-            mask = models == name
+        for code, info_fn, _, _ in _POLY_FUNCS:
+            mask = kind == code
             if mask.any():
                 idx = sel[mask]
-                out[:, mask] = fn(t, self.a[idx], self.thresholds[idx])
+                out[:, mask] = info_fn(t, self.a[idx], self.thresholds[idx])
         return out
 
     def test_information(self, theta: FloatArray | float, items: IntArray | None = None) -> FloatArray:
@@ -352,7 +365,22 @@ class ItemBank:
         out = (self.a * self.a) * (self.max_score.astype(np.float64) ** 2) / 4.0
         d = self._groups["dichotomous"]
         out[d] = irt.dichotomous_max_information(self.a[d], self.c[d])
-        return out  # type: ignore[no-any-return]
+        return out
+
+    def information_order(self) -> tuple[IntArray, FloatArray]:
+        """Item positions sorted by :meth:`max_information`, descending, and the sorted bounds.
+
+        Computed once per bank: the exact maximum-information search walks this order and stops as
+        soon as no remaining item can beat the best one found.
+        """
+        if "order" not in self._cache:
+            bound = self.max_information()
+            order = np.argsort(-bound, kind="stable").astype(np.intp)
+            sorted_bound = bound[order]
+            order.setflags(write=False)
+            sorted_bound.setflags(write=False)
+            self._cache["order"] = (order, sorted_bound)
+        return self._cache["order"]  # type: ignore[no-any-return]
 
     def category_probabilities(
         self, theta: FloatArray | float, items: IntArray | None = None
@@ -362,25 +390,25 @@ class ItemBank:
         t = np.atleast_1d(np.asarray(theta, dtype=np.float64))
         width = int(self.n_categories[sel].max()) if sel.size else 2
         out = np.zeros((t.size, sel.size, width))
-        models = np.array(self.models, dtype=object)[sel]
-        dich = np.isin(models, irt.DICHOTOMOUS)
+        kind = self._kind[sel]
+        dich = kind == 0
         if dich.any():
             idx = sel[dich]
             p = irt.dichotomous_probability(t, self.a[idx], self.b[idx], self._dich_c(idx))
             out[:, dich, 0] = 1.0 - p
             out[:, dich, 1] = p
-        for name, fn in (("gpcm", irt.gpcm_probabilities), ("grm", irt.grm_probabilities)):
-            mask = models == name
+        for code, _, prob_fn, _ in _POLY_FUNCS:
+            mask = kind == code
             if mask.any():
                 idx = sel[mask]
-                p = fn(t, self.a[idx], self.thresholds[idx])
+                p = prob_fn(t, self.a[idx], self.thresholds[idx])
                 out[:, mask, : p.shape[2]] = p
         return out
 
     def expected_score(self, theta: FloatArray | float, items: IntArray | None = None) -> FloatArray:
         """Expected score of each selected item, ``(n_theta, n_selected)``."""
         p = self.category_probabilities(theta, items)
-        return p @ np.arange(p.shape[2], dtype=np.float64)  # type: ignore[no-any-return]
+        return p @ np.arange(p.shape[2], dtype=np.float64)
 
     def log_likelihood(
         self, theta: FloatArray | float, items: IntArray | Sequence[int],
@@ -401,17 +429,17 @@ class ItemBank:
         total = np.zeros(t.size)
         if idx.size == 0:
             return total
-        models = np.array(self.models, dtype=object)[idx]
-        dich = np.isin(models, irt.DICHOTOMOUS)
+        kind = self._kind[idx]
+        dich = kind == 0
         if dich.any():
             d = idx[dich]
             log_p, log_q = irt.dichotomous_log_probability(t, self.a[d], self.b[d], self._dich_c(d))
             total += np.where(x[dich][None, :] == 1, log_p, log_q).sum(axis=1)
-        for name, fn in (("gpcm", irt.gpcm_log_probabilities), ("grm", irt.grm_log_probabilities)):
-            mask = models == name
+        for code, _, _, log_fn in _POLY_FUNCS:
+            mask = kind == code
             if mask.any():
                 m = idx[mask]
-                logp = fn(t, self.a[m], self.thresholds[m])
+                logp = log_fn(t, self.a[m], self.thresholds[m])
                 total += np.take_along_axis(
                     logp, np.broadcast_to(x[mask][None, :, None], (t.size, m.size, 1)), axis=2
                 )[:, :, 0].sum(axis=1)

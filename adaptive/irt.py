@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, log_expit, log_softmax
 
-from .types import FloatArray
+from .types import BoolArray, FloatArray
 
 __all__ = [
     "DICHOTOMOUS",
@@ -124,18 +124,18 @@ def dichotomous_max_information(a: FloatArray, c: FloatArray | None = None) -> F
     which is :math:`a^2 / 4` for the 2PL. Used as an exact upper bound to prune the information search.
     """
     if c is None:
-        return a * a / 4.0  # type: ignore[no-any-return]
-    return (  # type: ignore[no-any-return]
+        return a * a / 4.0
+    return (
         a * a / (8.0 * (1.0 - c) ** 2) * (1.0 - 20.0 * c - 8.0 * c * c + (1.0 + 8.0 * c) ** 1.5)
     )
 
 
-def _valid_categories(thresholds: FloatArray) -> FloatArray:
+def _valid_categories(thresholds: FloatArray) -> BoolArray:
     """Mask ``(n_items, K_max + 1)``: True where the category exists for the item."""
     n_items, k_max = thresholds.shape
     exists = np.ones((n_items, k_max + 1), dtype=bool)
     exists[:, 1:] = ~np.isnan(thresholds)
-    return exists  # type: ignore[return-value]
+    return exists
 
 
 def gpcm_log_probabilities(
@@ -153,7 +153,7 @@ def gpcm_probabilities(
     theta: FloatArray | float, a: FloatArray, thresholds: FloatArray
 ) -> FloatArray:
     """Category probabilities of the GPCM, ``(n_theta, n_items, K_max + 1)``; 0 where absent."""
-    return np.exp(gpcm_log_probabilities(theta, a, thresholds))  # type: ignore[no-any-return]
+    return np.exp(gpcm_log_probabilities(theta, a, thresholds))
 
 
 def _grm_cumulative(theta: FloatArray | float, a: FloatArray, thresholds: FloatArray) -> FloatArray:
@@ -171,7 +171,7 @@ def grm_probabilities(
 ) -> FloatArray:
     """Category probabilities of the GRM, ``(n_theta, n_items, K_max + 1)``; 0 where absent."""
     star = _grm_cumulative(theta, a, thresholds)
-    return np.maximum(star[:, :, :-1] - star[:, :, 1:], 0.0)  # type: ignore[no-any-return]
+    return np.maximum(star[:, :, :-1] - star[:, :, 1:], 0.0)
 
 
 def grm_log_probabilities(
@@ -181,7 +181,7 @@ def grm_log_probabilities(
     p = grm_probabilities(theta, a, thresholds)
     with np.errstate(divide="ignore"):
         logp = np.log(np.maximum(p, PROB_FLOOR))
-    return np.where(_valid_categories(thresholds)[None, :, :], logp, -np.inf)  # type: ignore[no-any-return]
+    return np.where(_valid_categories(thresholds)[None, :, :], logp, -np.inf)
 
 
 def gpcm_information(theta: FloatArray | float, a: FloatArray, thresholds: FloatArray) -> FloatArray:
@@ -190,7 +190,7 @@ def gpcm_information(theta: FloatArray | float, a: FloatArray, thresholds: Float
     k = np.arange(p.shape[2], dtype=np.float64)
     mean = p @ k
     var = np.maximum(p @ (k * k) - mean * mean, 0.0)
-    return (a * a)[None, :] * var  # type: ignore[no-any-return]
+    return (a * a)[None, :] * var
 
 
 def grm_information(theta: FloatArray | float, a: FloatArray, thresholds: FloatArray) -> FloatArray:
@@ -247,4 +247,4 @@ def expected_score(
 ) -> FloatArray:
     """Expected item score ``sum_k k P_k``, ``(n_theta, n_items)``."""
     p = category_probabilities(model, theta, a, b, c, thresholds)
-    return p @ np.arange(p.shape[2], dtype=np.float64)  # type: ignore[no-any-return]
+    return p @ np.arange(p.shape[2], dtype=np.float64)

@@ -49,11 +49,14 @@ class ResponseData:
             msg = "person, item and score must be 1-D arrays of the same length"
             raise InvalidResponses(msg)
         if n[0] and (self.person.min() < 0 or self.person.max() >= len(self.learners)):
-            raise InvalidResponses("person index out of range")
+            msg_0 = "person index out of range"
+            raise InvalidResponses(msg_0)
         if n[0] and (self.item.min() < 0 or self.item.max() >= len(self.items)):
-            raise InvalidResponses("item index out of range")
+            msg_0 = "item index out of range"
+            raise InvalidResponses(msg_0)
         if n[0] and self.score.min() < 0:
-            raise InvalidResponses("scores must be >= 0")
+            msg_0 = "scores must be >= 0"
+            raise InvalidResponses(msg_0)
         for arr in (self.person, self.item, self.score):
             arr.setflags(write=False)
         object.__setattr__(self, "_item_index", {iid: j for j, iid in enumerate(self.items)})
@@ -111,7 +114,8 @@ class ResponseData:
         """Build from a dense ``(n_learners, n_items)`` matrix; NaN or negative entries are missing."""
         m = np.asarray(matrix, dtype=np.float64)
         if m.ndim != 2:
-            raise InvalidResponses("a dense response matrix must be 2-D (learners × items)")
+            msg = "a dense response matrix must be 2-D (learners × items)"
+            raise InvalidResponses(msg)
         observed = np.isfinite(m) & (m >= 0)
         person, item = np.nonzero(observed)
         lids = tuple(learners) if learners is not None else tuple(f"p{i}" for i in range(m.shape[0]))
@@ -166,7 +170,8 @@ def read_responses_csv(
         msg = "the file is empty; expected a header line 'learner,item,score'"
         raise InvalidResponses(msg, source=source, line=1) from None
     except csv.Error as exc:
-        raise InvalidResponses(f"not valid CSV: {exc}", source=source, line=1) from None
+        msg_0 = f"not valid CSV: {exc}"
+        raise InvalidResponses(msg_0, source=source, line=1) from None
     names = [h.strip().lower().lstrip("\ufeff") for h in header]
     missing = [col for col in REQUIRED_COLUMNS if col not in names]
     if missing:
@@ -192,7 +197,8 @@ def read_responses_csv(
             lid, iid, raw = (row[col[c]].strip() for c in REQUIRED_COLUMNS)
             if not lid or not iid:
                 which = "learner" if not lid else "item"
-                raise InvalidResponses(f"the {which} field is empty", source=source, line=line)
+                msg_0 = f"the {which} field is empty"
+                raise InvalidResponses(msg_0, source=source, line=line)
             try:
                 value = float(raw)
             except ValueError:
@@ -210,7 +216,8 @@ def read_responses_csv(
             score.append(int(value))
             line_of.append(line)
     except csv.Error as exc:
-        raise InvalidResponses(f"not valid CSV: {exc}", source=source,
+        msg_0 = f"not valid CSV: {exc}"
+        raise InvalidResponses(msg_0, source=source,
                                line=reader.line_num) from None
     if not person:
         msg = "no responses after the header; add rows 'learner,item,score'"
