@@ -165,8 +165,12 @@ class CatPolicy:
         return _replace(new, estimate=self.estimator.estimate(bank, items, scores))
 
 
+_STATE_FIELDS = tuple(f.name for f in fields(CatState))
+
+
 def _replace(state: CatState, **changes: Any) -> CatState:
-    values = {f.name: getattr(state, f.name) for f in fields(state)}
+    """``dataclasses.replace`` without its per-call introspection (this is on every request)."""
+    values = {name: getattr(state, name) for name in _STATE_FIELDS}
     values.update(changes)
     return CatState(**values)
 

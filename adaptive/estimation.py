@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +28,22 @@ __all__ = ["EAP", "MAP", "WLE", "Estimator", "estimator_from_name"]
 
 DEFAULT_BOUND = 6.0
 """Estimates are confined to ±6 logits: wider than any real learner, narrow enough to stay finite."""
+
+
+@lru_cache(maxsize=64)
+def _grid(mean: float, sd: float, n_points: int, span: float) -> FloatArray:
+    """Quadrature nodes (read-only, shared): built once per setting, not per response."""
+    grid = np.linspace(mean - span * sd, mean + span * sd, n_points)
+    grid.setflags(write=False)
+    return grid
+
+
+@lru_cache(maxsize=64)
+def _log_prior(mean: float, sd: float, n_points: int, span: float) -> FloatArray:
+    z = (_grid(mean, sd, n_points, span) - mean) / sd
+    out = -0.5 * z * z
+    out.setflags(write=False)
+    return out
 
 
 class Estimator(Protocol):
@@ -77,14 +94,12 @@ class EAP:
             raise EstimationError(msg)
 
     def grid(self) -> FloatArray:
-        """The quadrature nodes, ``(n_points,)``."""
-        half = self.span * self.prior_sd
-        return np.linspace(self.prior_mean - half, self.prior_mean + half, self.n_points)
+        """The quadrature nodes, ``(n_points,)`` (read-only)."""
+        return _grid(self.prior_mean, self.prior_sd, self.n_points, self.span)
 
     def log_prior(self) -> FloatArray:
-        """Unnormalised log prior density on the grid."""
-        z = (self.grid() - self.prior_mean) / self.prior_sd
-        return -0.5 * z * z
+        """Unnormalised log prior density on the grid (read-only)."""
+        return _log_prior(self.prior_mean, self.prior_sd, self.n_points, self.span)
 
     def update(self, bank: ItemBank, log_post: FloatArray, item: int, score: int) -> FloatArray:
         """Add one response to a log posterior: O(grid) work."""

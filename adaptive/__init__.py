@@ -1,0 +1,89 @@
+"""Thetapath's IRT engine: pure numpy/scipy, no web, no database, no file paths.
+
+The public API that ``content`` and ``app`` use (everything else is internal):
+
+Item banks
+    :class:`ItemBank` (validated read-only parameter arrays; ``from_items``, ``from_arrays``,
+    ``from_json``/``to_json`` for BANK.json), :class:`ItemParameters` (one item), :mod:`adaptive.irt`
+    for the model functions (1PL/2PL/3PL, GPCM, GRM).
+Estimation
+    :class:`EAP` (incremental, normal prior), :class:`MAP`, :class:`WLE`; each returns an
+    :class:`AbilityEstimate` ``(theta, se)``.
+Adaptive testing
+    :class:`PolicySettings` (plain JSON settings, as a pack stores them) ``.build()`` →
+    :class:`CatPolicy` with ``start(seed)``, ``step(bank, state, rng) -> CatStep``,
+    ``present(state, step)``, ``record(bank, state, score)``; :class:`CatState` round-trips through
+    JSON so an attempt can be stored and resumed; :func:`replay` recomputes a stored attempt exactly.
+    Selection (:class:`MaxInfo`, :class:`Randomesque`, :class:`SympsonHetter`,
+    :class:`ContentBalanced`) and stopping rules (:mod:`adaptive.stopping`) compose.
+Calibration and statistics
+    :func:`calibrate` (marginal maximum likelihood, or the pyirt backend) on :class:`ResponseData`
+    (:func:`read_responses_csv` parses ``learner,item,score`` text);
+    :mod:`adaptive.statistics` for classical item statistics, fit, reliability and information.
+Simulation
+    :func:`synthetic_bank`, :func:`simulate_cat`, :func:`linear_test`,
+    :func:`sympson_hetter_control`.
+
+Errors are :class:`AdaptiveError` and its children; each names the item and the field involved.
+"""
+
+from __future__ import annotations
+
+from .bank import ItemBank, ItemParameters
+from .cat import CatPolicy, PolicySettings, replay, run
+from .errors import (
+    AdaptiveError,
+    CalibrationError,
+    EstimationError,
+    InvalidItemParameters,
+    InvalidResponses,
+    NoItemsAvailable,
+)
+from .estimation import EAP, MAP, WLE, Estimator
+from .responses import ResponseData, read_responses_csv
+from .selection import ContentBalanced, MaxInfo, Randomesque, SympsonHetter
+from .simulate import (
+    SimulationResult,
+    linear_test,
+    simulate_cat,
+    sparse_responses,
+    sympson_hetter_control,
+    synthetic_bank,
+)
+from .stopping import Mastery
+from .types import AbilityEstimate, CatState, CatStep
+
+__all__ = [
+    "EAP",
+    "MAP",
+    "WLE",
+    "AbilityEstimate",
+    "AdaptiveError",
+    "CalibrationError",
+    "CatPolicy",
+    "CatState",
+    "CatStep",
+    "ContentBalanced",
+    "EstimationError",
+    "Estimator",
+    "InvalidItemParameters",
+    "InvalidResponses",
+    "ItemBank",
+    "ItemParameters",
+    "Mastery",
+    "MaxInfo",
+    "NoItemsAvailable",
+    "PolicySettings",
+    "Randomesque",
+    "ResponseData",
+    "SimulationResult",
+    "SympsonHetter",
+    "linear_test",
+    "read_responses_csv",
+    "replay",
+    "run",
+    "simulate_cat",
+    "sparse_responses",
+    "sympson_hetter_control",
+    "synthetic_bank",
+]

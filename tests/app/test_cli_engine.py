@@ -1,0 +1,146 @@
+"""``thetapath calibrate`` and ``thetapath simulate`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from adaptive import ItemBank, synthetic_bank
+from app.cli import main
+
+DATA = Path(__file__).parents[1] / "adaptive" / "data"
+LSAT7_A = [0.988, 1.081, 1.706, 0.765, 0.736]
+LSAT7_B = [-1.879, -0.748, -1.058, -0.635, -2.520]
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(tmp_path: Path, text: str, name: str = "responses.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_calibrate_reproduces_mirt_on_lsat7(tmp_path: Path) -> None:
+    out = tmp_path / "bank.json"
+    code, stdout, stderr = invoke("calibrate", str(DATA / "lsat7.csv"), "--model", "2pl",
+                                  "--out", str(out))
+    assert code == 0, stderr
+    bank = json.loads(out.read_text())
+    assert bank["model"] == "2pl" and bank["engine"] == "mml" and bank["converged"] is True
+    assert bank["log_likelihood"] == pytest.approx(-2658.805, abs=0.1)
+    items = {it["id"]: it for it in bank["items"]}
+    for k, (a, b) in enumerate(zip(LSAT7_A, LSAT7_B, strict=True)):
+        item = items[f"item{k + 1}"]
+        assert item["a"] == pytest.approx(a, abs=0.02)
+        assert item["b"] == pytest.approx(b, abs=0.05)
+        assert item["se_a"] > 0 and item["se_b"] > 0
+    # what calibrate writes, simulate (and the engine) reads
+    assert len(ItemBank.from_json(bank)) == 5
+    code, stdout, _ = invoke("simulate", "--bank", str(out), "--examinees", "20", "--seed", "1")
+    assert code == 0 and json.loads(stdout)["examinees"] == 20
+
+
+def test_calibrate_prints_json_to_stdout() -> None:
+    code, stdout, _ = invoke("calibrate", str(DATA / "lsat7.csv"), "--model", "1pl",
+                             "--quadrature", "41")
+    assert code == 0
+    data = json.loads(stdout)
+    assert data["model"] == "1pl" and len(data["items"]) == 5
+    assert len({round(it["a"], 9) for it in data["items"]}) == 1  # one common discrimination
+
+
+BAD_INPUT = [
+    ("", "responses.csv:1: the file is empty"),
+    ("learner,item\nl1,i1\n", "responses.csv:1: missing column(s) score"),
+    ("learner,item,score\nl1,i1,1\nl2,i1,x\n", "responses.csv:3: score 'x' is not a number"),
+    ("learner,item,score\nl1,i1,1\nl2,i1,2\n", "responses.csv:3: score 2 is out of range"),
+    ("learner,item,score\nl1,i1,-1\n", "responses.csv:2: score '-1' is not a whole number"),
+    ("learner,item,score\n", "responses.csv:2: no responses after the header"),
+    ("learner,item,score\nl1,i1,1\nl1,i1,0\n", "responses.csv:3: learner 'l1' has a second response"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD_INPUT)
+def test_bad_responses_exit_2_with_file_and_line(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "2pl")
+    assert code == 2
+    assert stderr.strip().endswith(message) or message in stderr
+    assert stderr.startswith(str(path))
+    assert "Traceback" not in stderr and stdout == ""
+
+
+def test_missing_file_and_unknown_model_exit_2(tmp_path: Path) -> None:
+    code, _, stderr = invoke("calibrate", str(tmp_path / "nope.csv"), "--model", "2pl")
+    assert code == 2 and "nope.csv: no such file" in stderr
+    path = write(tmp_path, "learner,item,score\nl1,i1,1\n")
+    code, _, stderr = invoke("calibrate", str(path), "--model", "4pl")
+    assert code == 2 and "'4pl' is not one of" in stderr
+
+
+def test_an_item_with_identical_responses_gets_a_warning_not_a_crash(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    bank = synthetic_bank(6, rng)
+    theta = rng.normal(size=300)
+    p = bank.category_probabilities(theta)[:, :, 1]
+    rows = ["learner,item,score"]
+    for i in range(300):
+        for j in range(6):
+            rows.append(f"p{i},{bank.ids[j]},{int(rng.random() < p[i, j])}")
+        rows.append(f"p{i},everyone_right,1")
+    path = write(tmp_path, "\n".join(rows) + "\n")
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "2pl")
+    assert code == 0
+    assert "warning" in stderr and "everyone_right" in stderr
+    assert len(json.loads(stdout)["items"]) >= 6
+
+
+def test_simulate_prints_the_summary() -> None:
+    code, stdout, _ = invoke("simulate", "--synthetic-bank", "200", "--examinees", "50", "--seed", "4",
+                             "--cut", "0.0", "--max-items", "25")
+    assert code == 0
+    summary = json.loads(stdout)
+    assert set(summary) == {"examinees", "mean_length", "rmse", "bias", "max_exposure",
+                            "seconds_per_step", "classification_accuracy"}
+    assert summary["examinees"] == 50 and summary["mean_length"] <= 25
+    assert 0 < summary["rmse"] < 0.6 and summary["classification_accuracy"] > 0.7
+    # the seed fixes everything but the timing
+    _, again, _ = invoke("simulate", "--synthetic-bank", "200", "--examinees", "50", "--seed", "4",
+                         "--cut", "0.0", "--max-items", "25")
+    first, second = json.loads(stdout), json.loads(again)
+    first.pop("seconds_per_step")
+    second.pop("seconds_per_step")
+    assert first == second
+
+
+def test_simulate_needs_exactly_one_bank(tmp_path: Path) -> None:
+    code, _, stderr = invoke("simulate", "--examinees", "5", "--seed", "1")
+    assert code == 2 and "exactly one of --bank" in stderr
+    bad = write(tmp_path, '{"items": [{"id": "x", "a": -1, "b": 0}]}', "bank.json")
+    code, _, stderr = invoke("simulate", "--bank", str(bad), "--examinees", "5", "--seed", "1")
+    assert code == 2 and "item 'x': a: discrimination is -1.0" in stderr
+    broken = write(tmp_path, '{"items": [\n  {"id": "x",}\n]}', "broken.json")
+    code, _, stderr = invoke("simulate", "--bank", str(broken), "--examinees", "5", "--seed", "1")
+    assert code == 2 and "broken.json:2: not valid JSON" in stderr
+
+
+def test_the_installed_console_script_runs() -> None:
+    exe = shutil.which("thetapath", path=str(Path(sys.executable).parent))
+    assert exe is not None, "the thetapath console script is not installed"
+    done = subprocess.run([exe, "calibrate", "missing.csv", "--model", "2pl"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "missing.csv: no such file"
