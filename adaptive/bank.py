@@ -130,6 +130,12 @@ def _number(item_id: str, name: str, value: Any) -> float:
         raise InvalidItemParameters(item_id, name, f"{value!r} is not a number") from None
 
 
+def _flag(item_id: str, name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise InvalidItemParameters(item_id, name, f"{value!r} is not true or false")
+
+
 @dataclass(frozen=True, eq=False)
 class ItemBank:
     """Validated item parameters as read-only arrays.
@@ -226,6 +232,10 @@ class ItemBank:
             msg_0 = "<bank>"
             raise InvalidItemParameters(msg_0, "shape", msg)
         ids = list(ids) if ids is not None else [f"i{j:05d}" for j in range(n)]
+        if len(ids) != n:
+            where = "<bank>"
+            msg = f"got {len(ids)} ids for {n} items"
+            raise InvalidItemParameters(where, "ids", msg)
         model = "3pl" if c is not None else "2pl"
         items = [
             ItemParameters(
@@ -255,6 +265,9 @@ class ItemBank:
                 raise InvalidItemParameters(msg, "id", "every item needs an 'id'")
             iid = str(rec["id"])
             model = str(rec.get("model", default_model)).lower()
+            if model not in irt.MODELS:
+                msg = f"unknown model {model!r}; use one of {', '.join(irt.MODELS)}"
+                raise InvalidItemParameters(iid, "model", msg)
             if "a" not in rec and model != "1pl":
                 raise InvalidItemParameters(iid, "a", "missing discrimination 'a'")
             thresholds: tuple[float, ...] = ()
@@ -270,8 +283,8 @@ class ItemBank:
             items.append(ItemParameters(
                 id=iid, model=model, a=_number(iid, "a", rec.get("a", 1.0)),
                 b=_number(iid, "b", rec.get("b", 0.0)) if model in irt.DICHOTOMOUS else 0.0,
-                c=_number(iid, "c", rec.get("c", 0.0)) if model == "3pl" else 0.0,
-                thresholds=thresholds, tags=tags, pilot=bool(rec.get("pilot", False))))
+                c=_number(iid, "c", rec.get("c", 0.0)) if model in irt.DICHOTOMOUS else 0.0,
+                thresholds=thresholds, tags=tags, pilot=_flag(iid, "pilot", rec.get("pilot", False))))
         return cls.from_items(items)
 
     def __post_init__(self) -> None:

@@ -92,7 +92,8 @@ def dichotomous_log_probability(
     if c is None:
         return log_p, log_q
     cc = np.broadcast_to(c[None, :], z.shape)
-    log_p = np.logaddexp(np.log(np.maximum(cc, PROB_FLOOR)), np.log1p(-cc) + log_p)
+    with np.errstate(divide="ignore"):  # log(0) = -inf for c = 0 is exact: logaddexp(-inf, x) = x
+        log_p = np.minimum(np.logaddexp(np.log(cc), np.log1p(-cc) + log_p), 0.0)
     log_q = np.log1p(-cc) + log_q
     return log_p, log_q
 
@@ -177,10 +178,24 @@ def grm_probabilities(
 def grm_log_probabilities(
     theta: FloatArray | float, a: FloatArray, thresholds: FloatArray
 ) -> FloatArray:
-    """Log category probabilities of the GRM; absent categories are -inf."""
-    p = grm_probabilities(theta, a, thresholds)
+    r"""Log category probabilities of the GRM; absent categories are -inf.
+
+    Computed without subtracting boundary curves, so both tails keep full relative precision:
+
+    .. math:: \log P_k = \log\sigma(z_k) + \log\sigma(-z_{k+1})
+              + \log\left(1 - e^{-a(b_{k+1} - b_k)}\right),\quad z_k = a(\theta - b_k)
+    """
+    t = _theta(theta)
+    n_items, k_max = thresholds.shape
+    z = a[None, :, None] * (t[:, None, None] - thresholds[None, :, :])
+    z = np.where(np.isnan(thresholds)[None, :, :], -np.inf, z)
+    edge = np.full((t.size, n_items, 1), np.inf)
+    upper = np.concatenate([edge, z], axis=2)  # z_k for k = 0..K_max, with z_0 = +inf
+    lower = np.concatenate([z, -edge], axis=2)  # z_{k+1}, with z_{K+1} = -inf
+    gap = np.full((n_items, k_max + 1), -np.inf)  # z_{k+1} - z_k = -a (b_{k+1} - b_k)
+    gap[:, 1:k_max] = np.nan_to_num(-a[:, None] * np.diff(thresholds, axis=1), nan=-np.inf)
     with np.errstate(divide="ignore"):
-        logp = np.log(np.maximum(p, PROB_FLOOR))
+        logp = log_expit(upper) + log_expit(-lower) + np.log(-np.expm1(gap))[None, :, :]
     return np.where(_valid_categories(thresholds)[None, :, :], logp, -np.inf)
 
 
@@ -189,7 +204,7 @@ def gpcm_information(theta: FloatArray | float, a: FloatArray, thresholds: Float
     p = gpcm_probabilities(theta, a, thresholds)
     k = np.arange(p.shape[2], dtype=np.float64)
     mean = p @ k
-    var = np.maximum(p @ (k * k) - mean * mean, 0.0)
+    var: FloatArray = (p * (k[None, None, :] - mean[:, :, None]) ** 2).sum(axis=2)
     return (a * a)[None, :] * var
 
 

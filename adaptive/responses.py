@@ -117,6 +117,9 @@ class ResponseData:
             msg = "a dense response matrix must be 2-D (learners × items)"
             raise InvalidResponses(msg)
         observed = np.isfinite(m) & (m >= 0)
+        if not np.all(m[observed] == np.floor(m[observed])):
+            msg = "scores must be whole numbers 0..K (NaN or a negative value marks a missing response)"
+            raise InvalidResponses(msg)
         person, item = np.nonzero(observed)
         lids = tuple(learners) if learners is not None else tuple(f"p{i}" for i in range(m.shape[0]))
         iids = tuple(items) if items is not None else tuple(f"i{j}" for j in range(m.shape[1]))

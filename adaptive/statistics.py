@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.stats import chi2
 
 from . import irt
@@ -41,6 +42,7 @@ from .responses import ResponseData
 from .types import FloatArray, IntArray
 
 __all__ = [
+    "DEFAULT_THETA_GRID",
     "InformationCurves",
     "ItemFit",
     "ItemStatistics",
@@ -95,7 +97,7 @@ class _Result:
         return {f.name: _json_value(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
 
-def _divide(num: FloatArray, den: FloatArray, ok: Any) -> FloatArray:
+def _divide(num: npt.NDArray[Any], den: npt.NDArray[Any], ok: Any) -> FloatArray:
     """``num / den`` where ``ok``, NaN elsewhere, without a floating-point warning."""
     out = np.full(np.broadcast(num, den).shape, np.nan)
     np.divide(num, den, out=out, where=ok)
@@ -165,8 +167,8 @@ def _response_probabilities(bank: ItemBank, pos: IntArray, theta: FloatArray) ->
 def _normal_quadrature(n_points: int, mean: float, sd: float) -> tuple[FloatArray, FloatArray]:
     """Equally spaced nodes over ``mean ± 6 sd`` with normalised normal-density weights."""
     if not (n_points >= 5 and np.isfinite(mean) and np.isfinite(sd) and sd > 0):
-        msg = f"quadrature needs n_points >= 5 and a normal N(mean, sd > 0); got {n_points}, " \
-              f"N({mean}, {sd})"
+        msg = (f"quadrature needs n_points >= 5 and a normal N(mean, sd > 0); got {n_points}, "
+               f"N({mean}, {sd})")
         raise AdaptiveError(msg)
     nodes = np.linspace(mean - 6.0 * sd, mean + 6.0 * sd, n_points)
     w = np.exp(-0.5 * ((nodes - mean) / sd) ** 2)
@@ -287,7 +289,7 @@ def item_statistics(responses: ResponseData, bank: ItemBank | None = None) -> It
 
 # ------------------------------------------------------------------------------------ residual fit
 @dataclass(frozen=True, eq=False)
-class ItemFit:
+class ItemFit(_Result):
     """Infit and outfit mean-squares per item (see :func:`item_fit`).
 
     Attributes
@@ -311,18 +313,14 @@ class ItemFit:
     outfit_t: FloatArray
 
     def __post_init__(self) -> None:
-        _Result._freeze(self)  # type: ignore[arg-type]
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a plain-JSON mapping of every field; NaN and ±inf become ``None``."""
-        return _Result.to_json(self)  # type: ignore[arg-type]
+        self._freeze()
 
 
 def _wilson_hilferty(ms: FloatArray, q2: FloatArray) -> FloatArray:
     ok = np.isfinite(ms) & (q2 > 0)
     q = np.sqrt(np.where(ok, q2, 1.0))
     t = (np.cbrt(np.where(ok, ms, 1.0)) - 1.0) * (3.0 / q) + q / 3.0
-    return np.where(ok, t, np.nan)  # type: ignore[no-any-return]
+    return np.where(ok, t, np.nan)
 
 
 def item_fit(
@@ -440,7 +438,7 @@ def summed_score_likelihood(
 
 
 @dataclass(frozen=True, eq=False)
-class SX2Fit:
+class SX2Fit(_Result):
     r"""Orlando–Thissen :math:`S\text{-}X^2` per item (see :func:`sx2_item_fit`).
 
     Attributes
@@ -464,19 +462,17 @@ class SX2Fit:
     n_groups: IntArray
 
     def __post_init__(self) -> None:
-        _Result._freeze(self)  # type: ignore[arg-type]
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a plain-JSON mapping of every field; NaN and ±inf become ``None``."""
-        return _Result.to_json(self)  # type: ignore[arg-type]
+        self._freeze()
 
 
-def _collapse(n: FloatArray, observed: FloatArray, expected: FloatArray, min_expected: float
-              ) -> tuple[float, int]:
+def _collapse(
+    n: FloatArray, observed: FloatArray, expected: FloatArray, min_expected: float
+) -> tuple[float, int]:
     """Pearson statistic and group count after merging adjacent score groups.
 
-    Groups are merged from the low scores upwards until both expected counts (right and wrong) of
-    the merged group reach ``min_expected``; a short last group joins the one before it.
+    Groups are merged from the low scores upwards until the merged group has learners and both its
+    expected counts (right and wrong) reach ``min_expected``; a short last group joins the one
+    before it. Empty groups therefore never count.
     """
     bins: list[tuple[float, float, float]] = []
     acc_n = acc_o = acc_e = 0.0
@@ -484,7 +480,7 @@ def _collapse(n: FloatArray, observed: FloatArray, expected: FloatArray, min_exp
         acc_n += float(n[g])
         acc_o += float(observed[g])
         acc_e += float(expected[g])
-        if acc_e >= min_expected and acc_n - acc_e >= min_expected:
+        if acc_n > 0 and acc_e >= min_expected and acc_n - acc_e >= min_expected:
             bins.append((acc_n, acc_o, acc_e))
             acc_n = acc_o = acc_e = 0.0
     if acc_n > 0:
@@ -557,9 +553,11 @@ def sx2_item_fit(
     """
     pos = _bank_positions(responses, bank)
     n_items = responses.n_items
-    poly = [responses.items[j] for j in range(n_items) if bank.models[pos[j]] not in irt.DICHOTOMOUS]
+    poly = [j for j in range(n_items) if bank.models[pos[j]] not in irt.DICHOTOMOUS]
     if poly:
-        msg = f"S-X² is implemented for dichotomous items only; {poly[0]!r} is {bank.models[pos[0]]}"
+        j = poly[0]
+        msg = (f"S-X² is implemented for dichotomous items only; item {responses.items[j]!r} is "
+               f"{bank.models[pos[j]]}")
         raise AdaptiveError(msg)
     if n_items < 3:
         msg = f"S-X² needs at least 3 items, got {n_items}"
@@ -690,7 +688,7 @@ def empirical_reliability(
 
 # ------------------------------------------------------------------------------------ information
 @dataclass(frozen=True, eq=False)
-class InformationCurves:
+class InformationCurves(_Result):
     r"""Item and test information on a theta grid (see :func:`information_curves`).
 
     Attributes
@@ -714,16 +712,12 @@ class InformationCurves:
     standard_error: FloatArray
 
     def __post_init__(self) -> None:
-        _Result._freeze(self)  # type: ignore[arg-type]
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a plain-JSON mapping; ``item_information`` is a list of rows (one per theta)."""
-        return _Result.to_json(self)  # type: ignore[arg-type]
+        self._freeze()
 
 
 def information_curves(
     bank: ItemBank,
-    theta: FloatArray | Sequence[float] | None = None,
+    theta: FloatArray | Sequence[float] | float | None = None,
     items: IntArray | Sequence[int] | None = None,
 ) -> InformationCurves:
     r"""Item information, test information and the standard-error curve on a grid.
@@ -734,7 +728,7 @@ def information_curves(
     ----------
     bank : ItemBank
         Item parameters.
-    theta : ndarray of shape (n_theta,), optional
+    theta : ndarray of shape (n_theta,) or float, optional
         The grid; :data:`DEFAULT_THETA_GRID` (-4..4 by 0.1) by default.
     items : sequence of int, optional
         Bank positions; all items by default.

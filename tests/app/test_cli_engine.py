@@ -43,7 +43,7 @@ def test_calibrate_reproduces_mirt_on_lsat7(tmp_path: Path) -> None:
     assert bank["log_likelihood"] == pytest.approx(-2658.805, abs=0.1)
     items = {it["id"]: it for it in bank["items"]}
     for k, (a, b) in enumerate(zip(LSAT7_A, LSAT7_B, strict=True)):
-        item = items[f"item{k + 1}"]
+        item = items[f"Item.{k + 1}"]
         assert item["a"] == pytest.approx(a, abs=0.02)
         assert item["b"] == pytest.approx(b, abs=0.05)
         assert item["se_a"] > 0 and item["se_b"] > 0
