@@ -1,0 +1,410 @@
+"""Tests of adaptive.calibration: MML/EM item calibration, anchors, SEs, EAP scoring, pyirt backend."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from adaptive import irt
+from adaptive.bank import ItemBank, ItemParameters
+from adaptive.calibration import (
+    CalibrationResult,
+    Priors,
+    calibrate,
+    eap_scores,
+    from_pyirt_parameters,
+    marginal_log_likelihood,
+    normal_quadrature,
+)
+from adaptive.errors import CalibrationError, InvalidResponses
+from adaptive.responses import ResponseData, read_responses_csv
+
+DATA = Path(__file__).parent / "data"
+
+# R mirt 2PL estimates on LSAT7 (mirt(expand.table(LSAT7), 1), logistic metric, 61 nodes)
+MIRT_A = np.array([0.988, 1.081, 1.706, 0.765, 0.736])
+MIRT_B = np.array([-1.879, -0.748, -1.058, -0.635, -2.520])
+MIRT_LOGLIK = -2658.805
+
+
+def rmse(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(x) - np.asarray(y)) ** 2)))
+
+
+class Sim:
+    """A seeded simulation: true parameters, abilities and sparse responses."""
+
+    def __init__(self, model: str, n_learners: int, n_items: int, seed: int, *,
+                 per_learner: int | None = None, mu: float = 0.0, n_thresholds: int = 3) -> None:
+        rng = np.random.default_rng(seed)
+        self.model = model
+        self.theta = rng.normal(mu, 1.0, n_learners)
+        self.a = np.exp(rng.normal(0.0, 0.3, n_items))
+        self.b = rng.normal(0.0, 1.0, n_items)
+        self.c = np.zeros(n_items)
+        self.thresholds = np.zeros((n_items, 0))
+        if model == "1pl":
+            self.a[:] = 1.3
+        if model == "3pl":
+            self.c = rng.uniform(0.1, 0.25, n_items)
+        if model in irt.POLYTOMOUS:
+            thr = rng.normal(0.0, 1.0, (n_items, n_thresholds))
+            self.thresholds = np.sort(thr, axis=1) if model == "grm" else thr
+            self.b = self.thresholds.mean(axis=1)
+        k = n_items if per_learner is None else per_learner
+        # each learner answers k random items (all of them when per_learner is None)
+        order = np.argsort(rng.random((n_learners, n_items)), axis=1)[:, :k]
+        person = np.repeat(np.arange(n_learners), k)
+        item = order.ravel()
+        probs = irt.category_probabilities(
+            "3pl" if model == "3pl" else ("2pl" if model in irt.DICHOTOMOUS else model),
+            self.theta, self.a, self.b, self.c, self.thresholds if model in irt.POLYTOMOUS else None)
+        p = probs[person, item]  # (R, n_cat)
+        score = (rng.random((p.shape[0], 1)) > np.cumsum(p, axis=1)).sum(axis=1)
+        self.data = ResponseData(
+            tuple(f"L{i}" for i in range(n_learners)), tuple(f"Q{j:03d}" for j in range(n_items)),
+            person.astype(np.intp), item.astype(np.intp), score.astype(np.intp))
+
+    def anchors(self, n: int) -> ItemBank:
+        ids = self.data.items
+        if self.model in irt.DICHOTOMOUS:
+            return ItemBank.from_items(ItemParameters(
+                id=ids[j], model=self.model, a=float(self.a[j]), b=float(self.b[j]),
+                c=float(self.c[j])) for j in range(n))
+        return ItemBank.from_items(ItemParameters(
+            id=ids[j], model=self.model, a=float(self.a[j]),
+            thresholds=tuple(float(t) for t in self.thresholds[j])) for j in range(n))
+
+
+@pytest.fixture(scope="module")
+def lsat7() -> ResponseData:
+    with (DATA / "lsat7.csv").open(encoding="utf-8") as fh:
+        return read_responses_csv(fh, "lsat7.csv", max_score=1)
+
+
+@pytest.fixture(scope="module")
+def lsat7_fit(lsat7: ResponseData) -> CalibrationResult:
+    return calibrate(lsat7, "2pl")
+
+
+# ------------------------------------------------------------------------------------ LSAT7
+
+
+def test_lsat7_data_file_is_the_published_table(lsat7: ResponseData) -> None:
+    dense = lsat7.to_dense()
+    assert dense.shape == (1000, 5)
+    assert lsat7.items == ("Item.1", "Item.2", "Item.3", "Item.4", "Item.5")
+    np.testing.assert_allclose(dense.mean(axis=0), [0.828, 0.658, 0.772, 0.606, 0.843])
+    patterns, counts = np.unique(dense, axis=0, return_counts=True)
+    assert len(patterns) == 32
+    assert counts[0] == 12 and counts[-1] == 308  # 00000 and 11111
+
+
+def test_lsat7_2pl_matches_mirt(lsat7_fit: CalibrationResult) -> None:
+    fit = lsat7_fit
+    assert fit.converged and fit.model == "2pl" and fit.engine == "mml"
+    assert fit.bank.ids == ("Item.1", "Item.2", "Item.3", "Item.4", "Item.5")
+    np.testing.assert_allclose(fit.bank.a, MIRT_A, atol=0.02)
+    np.testing.assert_allclose(fit.bank.b, MIRT_B, atol=0.05)
+    assert fit.log_likelihood == pytest.approx(MIRT_LOGLIK, abs=0.1)
+    assert np.all(fit.bank.c == 0.0)
+    # SEs exist and are of the usual size for 1000 examinees
+    assert np.all((fit.se_a > 0.05) & (fit.se_a < 0.5))
+    assert np.all((fit.se_b > 0.05) & (fit.se_b < 1.0))
+    assert fit.se_method == "xpd"
+
+
+def test_lsat7_json_is_the_cli_format_and_reads_back(lsat7_fit: CalibrationResult) -> None:
+    out = lsat7_fit.to_json()
+    text = json.dumps(out, allow_nan=False)  # strictly valid JSON
+    assert list(out) == ["model", "engine", "log_likelihood", "iterations", "converged", "items"]
+    assert out["model"] == "2pl" and out["engine"] == "mml" and out["converged"] is True
+    assert out["iterations"] == lsat7_fit.iterations
+    assert list(out["items"][0]) == ["id", "a", "b", "c", "se_a", "se_b"]
+    bank = ItemBank.from_json(json.loads(text))
+    assert bank.ids == lsat7_fit.bank.ids
+    assert bank.models == ("2pl",) * 5
+    np.testing.assert_array_equal(bank.a, lsat7_fit.bank.a)
+    np.testing.assert_array_equal(bank.b, lsat7_fit.bank.b)
+    assert all(not tags for tags in (bank.item(j).tags for j in range(5)))
+
+
+def test_lsat7_log_likelihood_agrees_with_scoring_function(
+    lsat7: ResponseData, lsat7_fit: CalibrationResult
+) -> None:
+    assert marginal_log_likelihood(lsat7_fit.bank, lsat7) == pytest.approx(
+        lsat7_fit.log_likelihood, abs=1e-6)
+
+
+def test_convergence_report_and_plain_em_agree(
+    lsat7: ResponseData, lsat7_fit: CalibrationResult
+) -> None:
+    rep = lsat7_fit.convergence
+    assert rep.converged and rep.max_change < 1e-4 and rep.accelerated
+    assert rep.iterations == lsat7_fit.iterations
+    hist = np.array(rep.log_likelihood_history)
+    assert hist[-1] == pytest.approx(lsat7_fit.log_likelihood, abs=1e-3)
+    assert np.all(np.diff(hist) > -1e-6)  # SQUAREM keeps the likelihood monotone
+    plain = calibrate(lsat7, "2pl", accelerate=False, tol=1e-6)
+    assert plain.iterations > lsat7_fit.iterations
+    np.testing.assert_allclose(plain.bank.a, lsat7_fit.bank.a, atol=2e-3)
+    np.testing.assert_allclose(plain.bank.b, lsat7_fit.bank.b, atol=2e-3)
+    short = calibrate(lsat7, "2pl", max_iter=2, accelerate=False)
+    assert not short.converged and short.iterations == 2
+    assert any("did not converge" in w for w in short.warnings)
+    assert not short.to_json()["converged"]
+
+
+def test_quadrature_is_configurable(lsat7: ResponseData, lsat7_fit: CalibrationResult) -> None:
+    nodes, weights = normal_quadrature(21)
+    assert nodes.size == 21 and nodes[0] == -6.0 and weights.sum() == pytest.approx(1.0)
+    fit21 = calibrate(lsat7, "2pl", n_quadrature=21)
+    assert fit21.n_quadrature == 21
+    np.testing.assert_allclose(fit21.bank.a, lsat7_fit.bank.a, atol=0.02)
+    with pytest.raises(CalibrationError, match="quadrature"):
+        calibrate(lsat7, "2pl", n_quadrature=2)
+
+
+# ------------------------------------------------------------------------ parameter recovery
+
+# (model, learners, items, items answered per learner or None for all, seed, bounds)
+RECOVERY = [
+    ("2pl", 2000, 30, None, 1, {"a": 0.10, "b": 0.12}),
+    ("2pl", 4000, 60, 30, 2, {"a": 0.10, "b": 0.12}),  # sparse: 2000 responses per item
+    ("1pl", 1000, 20, None, 3, {"a": 0.04, "b": 0.11}),
+    ("3pl", 3000, 30, None, 4, {"a": 0.20, "b": 0.25, "c": 0.07}),
+    ("gpcm", 1500, 15, None, 5, {"a": 0.10, "thresholds": 0.18}),
+    ("grm", 1500, 15, None, 6, {"a": 0.10, "thresholds": 0.16}),
+]
+
+
+@pytest.mark.parametrize(("model", "n_learners", "n_items", "per_learner", "seed", "bounds"),
+                         RECOVERY, ids=[f"{r[0]}-{r[1]}x{r[2]}" + ("-sparse" if r[3] else "")
+                                        for r in RECOVERY])
+def test_parameter_recovery(model: str, n_learners: int, n_items: int, per_learner: int | None,
+                            seed: int, bounds: dict[str, float]) -> None:
+    sim = Sim(model, n_learners, n_items, seed, per_learner=per_learner)
+    fit = calibrate(sim.data, model)
+    assert fit.converged and not fit.warnings
+    assert fit.bank.ids == sim.data.items and fit.bank.models == (model,) * n_items
+    errors = {"a": rmse(fit.bank.a, sim.a), "b": rmse(fit.bank.b, sim.b),
+              "c": rmse(fit.bank.c, sim.c)}
+    if model in irt.POLYTOMOUS:
+        errors["thresholds"] = rmse(fit.bank.thresholds, sim.thresholds)
+    for name, bound in bounds.items():
+        assert errors[name] < bound, f"{model} RMSE {name} = {errors[name]:.3f} >= {bound}"
+    if model == "1pl":
+        assert np.ptp(fit.bank.a) == 0.0  # one common discrimination
+    # the result round-trips through the CLI JSON
+    bank = ItemBank.from_json(json.loads(json.dumps(fit.to_json(), allow_nan=False)))
+    np.testing.assert_allclose(bank.a, fit.bank.a)
+    np.testing.assert_allclose(bank.b, fit.bank.b)
+    if model in irt.POLYTOMOUS:
+        np.testing.assert_allclose(bank.thresholds, fit.bank.thresholds)
+        assert "se_thresholds" in fit.to_json()["items"][0]
+    if model == "3pl":
+        np.testing.assert_allclose(bank.c, fit.bank.c)
+
+
+def test_priors_shrink_and_validate() -> None:
+    sim = Sim("2pl", 300, 10, 7)
+    free = calibrate(sim.data, "2pl")
+    tight = calibrate(sim.data, "2pl", priors=Priors(a_lognormal=(0.0, 0.1), b_normal=(0.0, 0.2)))
+    assert np.mean(np.abs(np.log(tight.bank.a))) < np.mean(np.abs(np.log(free.bank.a)))
+    assert np.mean(np.abs(tight.bank.b)) < np.mean(np.abs(free.bank.b))
+    with pytest.raises(CalibrationError, match="sd > 0"):
+        Priors(b_normal=(0.0, -1.0))
+    with pytest.raises(CalibrationError, match="c_beta"):
+        Priors(c_beta=(0.5, 10.0))
+
+
+# ------------------------------------------------------------------------------- anchoring
+
+
+@pytest.mark.parametrize("model", ["2pl", "1pl", "grm"])
+def test_fixed_anchor_calibration_links_the_scale(model: str) -> None:
+    # the new population is N(0.8, 1): a free calibration puts it at N(0, 1) and shifts every b
+    sim = Sim(model, 3000, 40, 11, mu=0.8)
+    anchors = sim.anchors(20)
+    free = calibrate(sim.data, model)
+    fit = calibrate(sim.data, model, anchors=anchors)
+    new = slice(20, None)
+    assert fit.anchors == sim.data.items[:20]
+    for j in range(20):  # anchors keep their exact parameters
+        assert fit.bank.item(j) == anchors.item(j)
+    assert np.all(np.isnan(fit.se_a[:20])) and np.all(np.isfinite(fit.se_b[new]))
+    assert fit.population_mean == pytest.approx(0.8, abs=0.12)
+    assert fit.population_sd == pytest.approx(1.0, abs=0.1)
+    off = rmse(free.bank.b[new], sim.b[new])
+    on = rmse(fit.bank.b[new], sim.b[new])
+    assert off > 0.5 and on < 0.12, (off, on)
+    if model == "1pl":
+        assert np.all(fit.bank.a == anchors.a[0])
+
+
+def test_anchor_errors_and_unused_anchors() -> None:
+    sim = Sim("2pl", 200, 6, 12)
+    wrong = ItemBank.from_items([ItemParameters(id="Q000", model="3pl", a=1.0, b=0.0, c=0.2)])
+    with pytest.raises(CalibrationError, match="anchor item 'Q000' uses model 3pl"):
+        calibrate(sim.data, "2pl", anchors=wrong)
+    elsewhere = ItemBank.from_items([ItemParameters(id="other", a=1.0, b=0.0)])
+    fit = calibrate(sim.data, "2pl", anchors=elsewhere)
+    assert fit.anchors == () and any("not linked" in w for w in fit.warnings)
+    with pytest.raises(CalibrationError, match="pyirt"):
+        calibrate(sim.data, "2pl", anchors=elsewhere, engine="pyirt")
+
+
+# --------------------------------------------------------------------------- standard errors
+
+
+@pytest.mark.parametrize("model", ["2pl", "grm"])
+def test_standard_errors_match_replication_spread(model: str) -> None:
+    sim0 = Sim(model, 800, 12, 100)
+    estimates_a, estimates_b, se_a, se_b = [], [], [], []
+    for rep in range(16):
+        sim = Sim(model, 800, 12, 100)
+        rng = np.random.default_rng(1000 + rep)  # same items, new learners and responses
+        theta = rng.normal(size=800)
+        probs = irt.category_probabilities(
+            model, theta, sim0.a, sim0.b, None, sim0.thresholds if model == "grm" else None)
+        cum = np.cumsum(probs, axis=2)
+        dense = (rng.random((800, 12, 1)) > cum).sum(axis=2)
+        fit = calibrate(ResponseData.from_dense(dense), model)
+        estimates_a.append(fit.bank.a)
+        estimates_b.append(fit.bank.b)
+        se_a.append(fit.se_a)
+        se_b.append(fit.se_b)
+        del sim
+    ratio_a = np.mean(se_a, axis=0) / np.std(estimates_a, axis=0, ddof=1)
+    ratio_b = np.mean(se_b, axis=0) / np.std(estimates_b, axis=0, ddof=1)
+    # averaged over items the reported SEs are within 25 %, item by item within a factor 2
+    assert 0.75 < np.median(ratio_a) < 1.33 and 0.75 < np.median(ratio_b) < 1.33
+    assert np.all((ratio_a > 0.5) & (ratio_a < 2.0)) and np.all((ratio_b > 0.5) & (ratio_b < 2.0))
+
+
+# --------------------------------------------------------------------- degenerate and errors
+
+
+def test_items_with_identical_responses_are_excluded_with_a_warning() -> None:
+    sim = Sim("2pl", 500, 8, 13)
+    dense = sim.data.to_dense()
+    dense[:, 2] = 1.0  # everyone right
+    dense[:, 5] = 0.0  # everyone wrong
+    data = ResponseData.from_dense(dense, items=sim.data.items)
+    fit = calibrate(data, "2pl")
+    assert fit.excluded == ("Q002", "Q005")
+    assert "Q002" not in fit.bank.ids and len(fit.bank) == 6
+    assert any("'Q002'" in w and "all 500 responses are 1" in w for w in fit.warnings)
+    assert any("'Q005'" in w and "are 0" in w for w in fit.warnings)
+    assert fit.converged and np.all(np.isfinite(fit.bank.b))
+    # polytomous: an item with a single category
+    poly = Sim("gpcm", 400, 5, 14)
+    dense = poly.data.to_dense()
+    dense[:, 0] = 2.0
+    pfit = calibrate(ResponseData.from_dense(dense, items=poly.data.items), "gpcm")
+    assert pfit.excluded == ("Q000",) and any("'Q000'" in w for w in pfit.warnings)
+    all_same = ResponseData.from_dense(np.ones((10, 3)))
+    with pytest.raises(CalibrationError, match="no item has varied responses"):
+        calibrate(all_same, "2pl")
+
+
+def test_calibration_errors() -> None:
+    sim = Sim("2pl", 100, 4, 15)
+    with pytest.raises(CalibrationError, match=r"unknown model 'rasch'.*1pl, 2pl, 3pl, gpcm, grm"):
+        calibrate(sim.data, "rasch")
+    with pytest.raises(CalibrationError, match="unknown engine"):
+        calibrate(sim.data, "2pl", engine="bilog")
+    empty = ResponseData((), ("Q0",), np.zeros(0, np.intp), np.zeros(0, np.intp),
+                         np.zeros(0, np.intp))
+    with pytest.raises(CalibrationError, match="no responses"):
+        calibrate(empty, "2pl")
+    poly = ResponseData.from_records([("u1", "q1", 2), ("u2", "q1", 0), ("u1", "q2", 1)])
+    with pytest.raises(CalibrationError, match=r"item 'q1' has score 2.*0/1"):
+        calibrate(poly, "2pl")
+    with pytest.raises(CalibrationError, match="max_iter"):
+        calibrate(sim.data, "2pl", tol=0.0)
+
+
+# ------------------------------------------------------------------------------ EAP scores
+
+
+def test_eap_scores_on_a_long_test() -> None:
+    sim = Sim("2pl", 1500, 60, 16)
+    fit = calibrate(sim.data, "2pl")
+    scores = eap_scores(fit.bank, sim.data)
+    assert scores.learners == sim.data.learners
+    assert np.corrcoef(scores.theta, sim.theta)[0, 1] > 0.9
+    assert np.all((scores.sd > 0.1) & (scores.sd < 0.6))
+    # against a direct evaluation of the posterior for one learner
+    nodes, weights = normal_quadrature(61)
+    rows = sim.data.person == 7
+    like = fit.bank.log_likelihood(nodes, sim.data.item[rows], sim.data.score[rows])
+    post = weights * np.exp(like - like.max())
+    post /= post.sum()
+    assert scores.theta[7] == pytest.approx(post @ nodes, abs=1e-9)
+    est = scores.estimates()["L7"]
+    assert est.method == "eap" and est.se == pytest.approx(scores.sd[7])
+
+
+def test_eap_scores_edge_cases() -> None:
+    bank = ItemBank.from_arrays([1.0, 1.5], [0.0, 0.5], ids=["x", "y"])
+    data = ResponseData(("u1", "u2"), ("x", "y"), np.array([0, 0], np.intp),
+                        np.array([0, 1], np.intp), np.array([1, 0], np.intp))
+    scores = eap_scores(bank, data)
+    assert scores.theta[1] == pytest.approx(0.0, abs=1e-12)  # no responses: the prior
+    assert scores.sd[1] == pytest.approx(1.0, abs=1e-3)
+    shifted = eap_scores(bank, data, mean=1.0, sd=0.5)
+    assert shifted.theta[1] == pytest.approx(1.0, abs=1e-9)
+    unknown = ResponseData.from_records([("u1", "zz", 1)])
+    with pytest.raises(InvalidResponses, match=r"'zz'.*not in the bank"):
+        eap_scores(bank, unknown)
+    too_high = ResponseData.from_records([("u1", "x", 2)])
+    with pytest.raises(InvalidResponses, match="score 2"):
+        eap_scores(bank, too_high)
+
+
+# -------------------------------------------------------------------------------- pyirt
+
+
+def test_pyirt_conversion() -> None:
+    a, b = from_pyirt_parameters(np.array([2.0, 0.5]), np.array([1.0, -1.0]))
+    np.testing.assert_allclose(a, [2.0, 0.5])
+    np.testing.assert_allclose(b, [-0.5, 2.0])
+    # the converted parameters reproduce pyirt's item function exactly
+    theta = np.linspace(-3, 3, 13)
+    alpha, beta, c = 1.7, -0.9, 0.2
+    pyirt_p = c + (1 - c) / (1 + np.exp(-(alpha * theta + beta)))
+    aa, bb = from_pyirt_parameters(alpha, beta)
+    ours = irt.dichotomous_probability(theta, aa, bb, np.array([c]))[:, 0]
+    np.testing.assert_allclose(ours, pyirt_p, rtol=1e-12)
+    with pytest.raises(CalibrationError, match="alpha"):
+        from_pyirt_parameters(np.array([-1.0]), np.array([0.0]))
+
+
+def test_pyirt_engine_end_to_end(capfd: pytest.CaptureFixture[str]) -> None:
+    sim = Sim("2pl", 300, 10, 17)
+    handlers = list(logging.getLogger().handlers)
+    err = np.geterr()
+    hooks = list(sys.meta_path)
+    fit = calibrate(sim.data, "2pl", engine="pyirt", n_quadrature=11, max_iter=20)
+    assert fit.engine == "pyirt" and fit.bank.ids == sim.data.items
+    assert np.corrcoef(fit.bank.b, sim.b)[0, 1] > 0.9  # right sign and order
+    assert np.corrcoef(fit.bank.a, sim.a)[0, 1] > 0.3
+    assert rmse(fit.bank.b, sim.b) < 0.6
+    assert math.isfinite(fit.log_likelihood) and fit.se_method == "none"
+    out = fit.to_json()
+    assert out["engine"] == "pyirt" and out["items"][0]["se_a"] is None
+    json.dumps(out, allow_nan=False)
+    # pyirt left no global state behind and printed nothing
+    assert logging.getLogger().handlers == handlers and np.geterr() == err
+    assert sys.meta_path == hooks and logging.root.manager.disable == 0
+    captured = capfd.readouterr()
+    assert captured.out == "" and captured.err == ""
+    with pytest.raises(CalibrationError, match="only the dichotomous 2PL"):
+        calibrate(sim.data, "3pl", engine="pyirt")
