@@ -17,9 +17,12 @@ Adaptive testing
     Selection (:class:`MaxInfo`, :class:`Randomesque`, :class:`SympsonHetter`,
     :class:`ContentBalanced`) and stopping rules (:mod:`adaptive.stopping`) compose.
 Calibration and statistics
-    :func:`calibrate` (marginal maximum likelihood, or the pyirt backend) on :class:`ResponseData`
-    (:func:`read_responses_csv` parses ``learner,item,score`` text);
-    :mod:`adaptive.statistics` for classical item statistics, fit, reliability and information.
+    :func:`calibrate` (marginal maximum likelihood EM, fixed anchors, or the pyirt backend) on
+    :class:`ResponseData` (:func:`read_responses_csv` parses ``learner,item,score`` text) returns a
+    :class:`CalibrationResult` whose ``bank`` is an :class:`ItemBank`; :func:`eap_scores` scores
+    learners on a calibrated bank. :func:`item_statistics` (proportion correct, point-biserial),
+    :func:`item_fit` (infit/outfit), :func:`sx2_item_fit`, :func:`marginal_reliability` and
+    :func:`information_curves` describe how items behave.
 Simulation
     :func:`synthetic_bank`, :func:`simulate_cat`, :func:`linear_test`,
     :func:`sympson_hetter_control`.
@@ -30,6 +33,7 @@ Errors are :class:`AdaptiveError` and its children; each names the item and the 
 from __future__ import annotations
 
 from .bank import ItemBank, ItemParameters
+from .calibration import CalibrationResult, Priors, calibrate, eap_scores
 from .cat import CatPolicy, PolicySettings, replay, run
 from .errors import (
     AdaptiveError,
@@ -50,6 +54,13 @@ from .simulate import (
     sympson_hetter_control,
     synthetic_bank,
 )
+from .statistics import (
+    information_curves,
+    item_fit,
+    item_statistics,
+    marginal_reliability,
+    sx2_item_fit,
+)
 from .stopping import Mastery
 from .types import AbilityEstimate, CatState, CatStep
 
@@ -60,6 +71,7 @@ __all__ = [
     "AbilityEstimate",
     "AdaptiveError",
     "CalibrationError",
+    "CalibrationResult",
     "CatPolicy",
     "CatState",
     "CatStep",
@@ -74,16 +86,24 @@ __all__ = [
     "MaxInfo",
     "NoItemsAvailable",
     "PolicySettings",
+    "Priors",
     "Randomesque",
     "ResponseData",
     "SimulationResult",
     "SympsonHetter",
+    "calibrate",
+    "eap_scores",
+    "information_curves",
+    "item_fit",
+    "item_statistics",
     "linear_test",
+    "marginal_reliability",
     "read_responses_csv",
     "replay",
     "run",
     "simulate_cat",
     "sparse_responses",
+    "sx2_item_fit",
     "sympson_hetter_control",
     "synthetic_bank",
 ]

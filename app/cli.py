@@ -19,6 +19,7 @@ from adaptive import (
     AdaptiveError,
     ItemBank,
     PolicySettings,
+    calibrate,
     read_responses_csv,
     simulate_cat,
     sympson_hetter_control,
@@ -94,8 +95,6 @@ def main() -> None:
 def calibrate_command(responses: Path, model: str, engine: str, quadrature: int,
                       anchor: Path | None, out: Path | None) -> None:
     """Calibrate item parameters from RESPONSES.csv (columns learner,item,score)."""
-    from adaptive.calibration import calibrate
-
     model = model.lower()
     text = _read_text(responses)
     anchors = _load_bank(anchor) if anchor is not None else None
