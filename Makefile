@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/thetapath simulate --synthetic-bank 500 --examinees 300 --seed 1 --se 0.3 --cut 0.5
 
 lint: $(STAMP)
-	$(BIN)/ruff check adaptive app tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
