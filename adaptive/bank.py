@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit, log_expit
 
 from . import irt
 from .errors import InvalidItemParameters
@@ -395,6 +396,34 @@ class ItemBank:
             self._cache["order"] = (order, sorted_bound)
         return self._cache["order"]  # type: ignore[no-any-return]
 
+    def information_rank(self) -> IntArray:
+        """Position of each item in :meth:`information_order` (its inverse permutation)."""
+        if "rank" not in self._cache:
+            order, _ = self.information_order()
+            rank = np.empty_like(order)
+            rank[order] = np.arange(order.size, dtype=np.intp)
+            rank.setflags(write=False)
+            self._cache["rank"] = rank
+        return self._cache["rank"]  # type: ignore[no-any-return]
+
+    def information_block(self, theta: float, start: int, stop: int) -> FloatArray:
+        """Information at ``theta`` of the items ``information_order()[0][start:stop]``, ``(stop - start,)``.
+
+        For 2PL/1PL banks the parameters are kept in walk order, so a block is a contiguous slice.
+        """
+        if self.all_dichotomous and not self._guessing:
+            ordered = self._cache.get("ordered_ab")
+            if ordered is None:
+                order, _ = self.information_order()
+                ordered = self._cache["ordered_ab"] = (
+                    np.ascontiguousarray(self.a[order]), np.ascontiguousarray(self.b[order]),
+                    np.ascontiguousarray(self.a[order] ** 2))
+            a, b, a2 = ordered
+            s = expit(a[start:stop] * (theta - b[start:stop]))
+            return a2[start:stop] * s * (1.0 - s)  # type: ignore[no-any-return]
+        order, _ = self.information_order()
+        return self.information(theta, order[start:stop])[0]  # type: ignore[no-any-return]
+
     def category_probabilities(
         self, theta: FloatArray | float, items: IntArray | None = None
     ) -> FloatArray:
@@ -422,6 +451,13 @@ class ItemBank:
         """Expected score of each selected item, ``(n_theta, n_selected)``."""
         p = self.category_probabilities(theta, items)
         return p @ np.arange(p.shape[2], dtype=np.float64)
+
+    def item_log_likelihood(self, theta: FloatArray, item: int, score: int) -> FloatArray:
+        """Log-probability of ``score`` on one item at each theta, ``(n_theta,)`` (the EAP update)."""
+        if self._kind[item] == 0 and not self._guessing:
+            z = float(self.a[item]) * (theta - float(self.b[item]))
+            return log_expit(z if score else -z)  # type: ignore[no-any-return]
+        return self.log_likelihood(theta, (item,), (score,))
 
     def log_likelihood(
         self, theta: FloatArray | float, items: IntArray | Sequence[int],

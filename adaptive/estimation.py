@@ -103,7 +103,7 @@ class EAP:
 
     def update(self, bank: ItemBank, log_post: FloatArray, item: int, score: int) -> FloatArray:
         """Add one response to a log posterior: O(grid) work."""
-        out = log_post + bank.log_likelihood(self.grid(), (item,), (score,))
+        out = log_post + bank.item_log_likelihood(self.grid(), item, score)
         return out - out.max()  # type: ignore[no-any-return]
 
     def summarise(self, log_post: FloatArray) -> AbilityEstimate:

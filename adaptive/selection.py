@@ -16,7 +16,7 @@ walk stops once the next bound cannot beat the k-th best information found.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -61,6 +61,34 @@ class Selector(Protocol):
         ...
 
 
+def _walk(
+    bank: ItemBank, theta: float, blocked: IntArray, allowed: BoolArray | None
+) -> Iterator[tuple[int, FloatArray, float]]:
+    """Walk the bank in descending order of the information bound, in growing blocks.
+
+    Yields ``(start, info, next_bound)``: the information at ``theta`` of the items
+    ``information_order()[start:start + len(info)]`` (-inf for blocked or disallowed items) and the
+    bound of the first item after the block (-inf at the end). A consumer stops as soon as that bound
+    cannot beat what it has found.
+    """
+    order, bounds = bank.information_order()
+    n = order.size
+    blocked_pos = np.sort(bank.information_rank()[blocked]) if blocked.size else None
+    pos = 0
+    block = _FIRST_BLOCK
+    while pos < n:
+        stop = min(pos + block, n)
+        info = bank.information_block(theta, pos, stop)
+        if allowed is not None:
+            info[~allowed[order[pos:stop]]] = -np.inf
+        if blocked_pos is not None:
+            lo, hi = np.searchsorted(blocked_pos, (pos, stop))
+            info[blocked_pos[lo:hi] - pos] = -np.inf
+        yield pos, info, float(bounds[stop]) if stop < n else -np.inf
+        pos = stop
+        block *= 4
+
+
 def top_information(
     bank: ItemBank, theta: float, k: int, blocked: IntArray, allowed: BoolArray | None = None
 ) -> tuple[IntArray, FloatArray]:
@@ -69,36 +97,36 @@ def top_information(
     Returns
     -------
     items : ndarray of int, shape (m,)
-        Bank positions, ``m = min(k, eligible)``, sorted by information, descending (ties by bank
-        order of the information bound).
+        Bank positions, ``m = min(k, eligible)``, sorted by information, descending; ties go to the
+        item met first in the walk (higher bound, then bank order), so replays are deterministic.
     info : ndarray of float, shape (m,)
         Their information at ``theta``.
     """
-    order, bounds = bank.information_order()
-    n = order.size
-    best_items = np.empty(0, dtype=np.intp)
-    best_info = np.empty(0)
-    pos = 0
-    block = _FIRST_BLOCK
-    while pos < n:
-        cand = order[pos: pos + block]
-        pos += block
-        block *= 4
-        if allowed is not None:
-            cand = cand[allowed[cand]]
-        if blocked.size and cand.size:
-            cand = cand[~np.isin(cand, blocked, assume_unique=False)]
-        if cand.size:
-            info = bank.information(theta, cand)[0]
-            best_items = np.concatenate([best_items, cand])
-            best_info = np.concatenate([best_info, info])
-            if best_info.size > k:
-                keep = np.argpartition(-best_info, k - 1)[:k]
-                best_items, best_info = best_items[keep], best_info[keep]
-        if best_info.size >= k and pos < n and bounds[pos] <= best_info.min():
+    order, _ = bank.information_order()
+    if k == 1:  # the common case, per request: a running argmax, no merging
+        best, best_info = -1, -np.inf
+        for start, info, next_bound in _walk(bank, theta, blocked, allowed):
+            i = int(np.argmax(info))  # the first maximum: ties go to the walk order
+            if info[i] > best_info:
+                best, best_info = start + i, float(info[i])
+            if best >= 0 and next_bound <= best_info:
+                break
+        if best < 0:
+            return np.empty(0, dtype=np.intp), np.empty(0)
+        return order[best: best + 1].copy(), np.array([best_info])
+    walk_pos = np.empty(0, dtype=np.intp)
+    walk_info = np.empty(0)
+    for start, info, next_bound in _walk(bank, theta, blocked, allowed):
+        ok = np.flatnonzero(info > -np.inf)
+        walk_pos = np.concatenate([walk_pos, start + ok])
+        walk_info = np.concatenate([walk_info, info[ok]])
+        if walk_info.size > k:
+            keep = np.lexsort((walk_pos, -walk_info))[:k]  # stable: ties by walk order
+            walk_pos, walk_info = walk_pos[keep], walk_info[keep]
+        if walk_info.size >= k and next_bound <= walk_info.min():
             break
-    rank = np.lexsort((best_items, -best_info))
-    return best_items[rank], best_info[rank]
+    rank = np.lexsort((walk_pos, -walk_info))
+    return order[walk_pos[rank]], walk_info[rank]
 
 
 @dataclass(frozen=True, slots=True)

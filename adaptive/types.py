@@ -59,6 +59,22 @@ class AbilityEstimate:
         return cls(theta=float(data["theta"]), se=float(data["se"]), method=str(data["method"]))
 
 
+class _LazyGenerator:
+    """``numpy.random.default_rng(key)``, built on the first attribute access."""
+
+    __slots__ = ("_gen", "_key")
+
+    def __init__(self, key: tuple[int, int]) -> None:
+        self._key = key
+        self._gen: np.random.Generator | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        gen = self._gen
+        if gen is None:
+            gen = self._gen = np.random.default_rng(self._key)
+        return getattr(gen, name)
+
+
 @dataclass(frozen=True, slots=True)
 class CatState:
     """Everything an adaptive test needs to continue: plain data that round-trips through JSON.
@@ -107,8 +123,11 @@ class CatState:
         return tuple(self.items[k] for k in keep), tuple(self.scores[k] for k in keep)
 
     def rng(self) -> np.random.Generator:
-        """The generator for the next step: a pure function of the seed and the step number."""
-        return np.random.default_rng((self.seed, len(self.items)))
+        """The generator for the next step: a pure function of the seed and the step number.
+
+        Seeded on first use, so steps that draw nothing (maximum information) pay nothing.
+        """
+        return _LazyGenerator((self.seed, len(self.items)))  # type: ignore[return-value]
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (floats round-trip exactly through ``json``)."""

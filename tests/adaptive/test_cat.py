@@ -211,3 +211,13 @@ def test_policy_settings_round_trip_and_name_bad_values() -> None:
         PolicySettings(min_items=10, max_items=5).build()
     with pytest.raises(AdaptiveError, match="in \\[0, 1\\]"):
         PolicySettings(selection="sympson-hetter", exposure_control={"i1": 1.5}).build()
+
+
+def test_ties_are_broken_by_bank_order_so_replays_never_depend_on_sorting() -> None:
+    # uncalibrated items often share default parameters: the choice among equals must be fixed
+    same = ItemBank.from_arrays([1.0] * 12, [0.0] * 12, ids=[f"q{j:02d}" for j in range(12)])
+    policy = PolicySettings(se_target=0.0, max_items=12).build()
+    state, _ = run(same, policy, 1, lambda _: 1)
+    assert list(state.items) == [f"q{j:02d}" for j in range(12)]
+    best, _ = top_information(same, 0.0, 4, np.array([2], dtype=np.intp))
+    assert best.tolist() == [0, 1, 3, 4]
