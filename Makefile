@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup bench clean
+.PHONY: demo test test-sqlite lint setup bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# PostgreSQL for the second run of the database tests (trust auth on this kind of machine)
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
 test: lint
+	$(BIN)/pytest
+	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null || \
+	  { echo "PostgreSQL is not reachable at $(PG_URL): start it, set PG_URL, or run 'make test-sqlite'"; exit 1; }
+	THETAPATH_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/app
+
+test-sqlite: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -1,5 +1,45 @@
-"""Thetapath's application layer: the ``thetapath`` command line (and, next, the Flask web app).
+"""Thetapath's web app and command line: wire HTTP and the database to ``adaptive`` and ``content``."""
 
-It wires files, the terminal and (later) HTTP and the database to the pure engine in ``adaptive`` and
-the pack format in ``content``.
-"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app"]
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers."""
+    from app import config, db
+    from app.extensions import csrf, htmx, login_manager
+    from app.web import errors, security
+
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.load(app.instance_path, overrides))
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from app.accounts import bp as accounts_bp
+    from app.home import bp as home_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(home_bp)
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> Any:
+        from app.models import User
+
+        return db.session().get(User, int(user_id)) if user_id.isdigit() else None
+
+    return app

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 
 import click
 import numpy as np
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
 
 from adaptive import (
     AdaptiveError,
@@ -74,9 +76,34 @@ def _write_json(data: dict[str, Any], out: Path | None) -> None:
         _fail(f"{out}: cannot be written ({exc.strerror})")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _create_app() -> Flask:
+    from app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Thetapath: adaptive, self-paced learning for micro-credentials."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from app.migrate import upgrade
+
+    engine = current_app.extensions["thetapath.engine"]
+    with engine.begin() as conn:
+        upgrade(conn, revision)
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
 
 
 @main.command("calibrate")

@@ -1,0 +1,99 @@
+"""Configuration: every key with a safe default, overridable by ``THETAPATH_*`` environment variables.
+
+Order: the defaults below, then the environment, then the ``overrides`` given to ``create_app``.
+Without ``THETAPATH_SECRET_KEY`` a random key is generated once and kept in the instance folder
+(readable by its owner only), which suits a single machine; several app processes must share one key
+through the environment. A production app (neither DEBUG nor TESTING) refuses the development key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,  # None: generated once, kept in the instance folder
+    # None: an SQLite database in the instance folder (the embedded default)
+    "DATABASE_URL": None,
+    "DEBUG": False,
+    "TESTING": False,
+    # cookies: secure behind HTTPS; the demo on http://127.0.0.1 turns this off
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds it; a self-paced learner may idle
+    # who may frame the app: "'none'" by default; an LTI deployment lists its LMS origins
+    "FRAME_ANCESTORS": "'none'",
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    "PREFERRED_URL_SCHEME": "https",
+}
+
+_ENV_PREFIX = "THETAPATH_"
+_BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE",
+            "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY"}
+_INTEGER = {"MAX_CONTENT_LENGTH"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or malformed; the message says which key and why."""
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in DEFAULTS:
+        raw = environ.get(_ENV_PREFIX + key)
+        if raw is None:
+            continue
+        if key in _BOOLEAN:
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                msg = f"{_ENV_PREFIX}{key}={raw!r}: use true or false"
+                raise ConfigError(msg)
+            out[key] = raw.lower() in {"1", "true", "yes"}
+        elif key in _INTEGER:
+            try:
+                out[key] = int(raw)
+            except ValueError:
+                msg = f"{_ENV_PREFIX}{key}={raw!r}: use a whole number"
+                raise ConfigError(msg) from None
+        else:
+            out[key] = raw
+    return out
+
+
+def _instance_secret(path: Path) -> str:
+    """Read the instance's secret key, creating it (mode 0600) on first use."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key)
+    return key
+
+
+def load(instance_path: str, overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the effective configuration; refuse the development secret outside DEBUG/TESTING."""
+    config = dict(DEFAULTS)
+    config.update(_from_env(os.environ if environ is None else environ))
+    config.update(overrides or {})
+    if config["DATABASE_URL"] is None:
+        config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'thetapath.sqlite'}"
+    if config["SECRET_KEY"] is None:
+        config["SECRET_KEY"] = _instance_secret(Path(instance_path) / "secret_key")
+    if config["SECRET_KEY"] == DEV_SECRET and not (config["DEBUG"] or config["TESTING"]):
+        msg = ("SECRET_KEY is the development default; set THETAPATH_SECRET_KEY to a long random "
+               "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        raise ConfigError(msg)
+    return config

@@ -1,0 +1,1 @@
+"""Web plumbing shared by every blueprint: htmx helpers, error pages, security headers."""

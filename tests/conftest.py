@@ -1,0 +1,76 @@
+"""Shared fixtures: a database migrated once per run, a rolled-back transaction per test, the app.
+
+SQLite by default; ``THETAPATH_TEST_DATABASE_URL=postgresql://...`` runs the same tests on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from app import create_app
+from app.db import make_engine
+from app.migrate import upgrade
+
+POSTGRES = os.environ.get("THETAPATH_TEST_DATABASE_URL", "")
+
+
+def _reset_postgres(engine: Engine) -> None:
+    # the test database is ours: start every run from an empty schema
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """An engine on a database that the real migrations brought to head."""
+    url = POSTGRES or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        _reset_postgres(engine)
+    with engine.begin() as conn:
+        upgrade(conn)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back when the test ends."""
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def db_session(connection: Connection) -> Iterator[Session]:
+    """A session whose commits become savepoints of the test's transaction."""
+    with Session(connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def app(connection: Connection, tmp_path: Path) -> Flask:
+    """The app, each request getting its own session on the test's connection."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                      "DATABASE_URL": "sqlite://", "SESSION_COOKIE_SECURE": False})
+    app.instance_path = str(tmp_path)
+    app.extensions["thetapath.sessions"] = partial(
+        Session, connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    return app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A plain browser-like client."""
+    return app.test_client()
