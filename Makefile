@@ -14,12 +14,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Until the web app lands (issue 5) the demo runs the engine end to end in the terminal:
-# it calibrates a published data set and simulates adaptive tests on the calibrated bank.
+# The web app on an embedded SQLite database in instance/, with demo accounts, on http://127.0.0.1:5000
 demo: $(STAMP)
-	$(BIN)/thetapath calibrate tests/adaptive/data/lsat7.csv --model 2pl --out $(VENV)/lsat7-bank.json
-	cat $(VENV)/lsat7-bank.json
-	$(BIN)/thetapath simulate --synthetic-bank 500 --examinees 300 --seed 1 --se 0.3 --cut 0.5
+	$(BIN)/thetapath demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -106,6 +106,35 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
 
 
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Prepare the database and accounts, then exit.")
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Set up the demo on an embedded SQLite database and serve it on http://HOST:PORT."""
+    from app import create_app, db
+    from app.demo import ensure_demo
+    from app.migrate import upgrade
+
+    # plain http on the loopback interface: cookies cannot be "secure" here
+    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
+                      "PREFERRED_URL_SCHEME": "http"})
+    engine = app.extensions["thetapath.engine"]
+    with engine.begin() as conn:
+        upgrade(conn)
+    with app.app_context():
+        inst, accounts = ensure_demo(db.session())
+    click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"Institution: {inst.name} (open sign-up)")
+    for account in accounts:
+        click.echo(f"  {account.role.value:<10} {account.email:<34} password: {account.password}")
+    click.echo(f"Open http://{host}:{port}/ in your browser (Ctrl+C stops the demo).")
+    if not no_serve:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True)
+
+
 @main.command("calibrate")
 @click.argument("responses", metavar="RESPONSES.csv", type=click.Path(path_type=Path))
 @click.option("--model", required=True, type=click.Choice(MODELS, case_sensitive=False),

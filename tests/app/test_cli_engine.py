@@ -144,3 +144,16 @@ def test_the_installed_console_script_runs() -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip() == "missing.csv: no such file"
+
+
+def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> None:
+    env = {"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
+    for _ in range(2):  # running the demo twice changes nothing
+        result = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
+        assert result.exit_code == 0, result.output
+        assert "learner@example.org" in result.stdout and "http://127.0.0.1:5000/" in result.stdout
+    from sqlalchemy import create_engine, text
+
+    with create_engine(env["THETAPATH_DATABASE_URL"]).connect() as conn:
+        assert conn.execute(text("select count(*) from user_account")).scalar() == 3
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"

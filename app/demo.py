@@ -1,0 +1,46 @@
+"""The demo: an embedded SQLite database with a demo institution and accounts (one action, one commit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.services import create_user, normalise_email
+from app.models import Institution, Role, User
+
+DEMO_INSTITUTION = ("demo-university", "Demo University")
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A log-in printed for the person trying the demo."""
+
+    role: Role
+    email: str
+    password: str
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount(Role.LEARNER, "learner@example.org", "learn-at-your-pace"),
+    DemoAccount(Role.INSTRUCTOR, "instructor@example.org", "teach-with-evidence"),
+    DemoAccount(Role.ADMIN, "admin@example.org", "run-the-institution"),
+)
+
+
+def ensure_demo(session: Session) -> tuple[Institution, tuple[DemoAccount, ...]]:
+    """Create the demo institution and accounts unless they exist; idempotent."""
+    slug, name = DEMO_INSTITUTION
+    inst = session.scalar(select(Institution).where(Institution.slug == slug))
+    if inst is None:
+        inst = Institution(slug=slug, name=name, open_signup=True)
+        session.add(inst)
+        session.flush()
+    for account in DEMO_ACCOUNTS:
+        exists = session.scalar(select(User.id).where(User.email == normalise_email(account.email)))
+        if exists is None:
+            create_user(session, name=f"Demo {account.role.value}", email=account.email,
+                        password=account.password, institution=inst, role=account.role)
+    session.commit()
+    return inst, DEMO_ACCOUNTS
