@@ -32,7 +32,8 @@ def test_framing_is_configurable_for_embedding(app: Flask) -> None:
 def test_errors_are_plain_pages_or_fragments_without_tracebacks(app: Flask) -> None:
     @app.route("/boom")
     def boom() -> str:
-        raise RuntimeError("secret internal detail")
+        msg = "secret internal detail"
+        raise RuntimeError(msg)
 
     client = app.test_client()
     app.config["PROPAGATE_EXCEPTIONS"] = False
