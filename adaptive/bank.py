@@ -443,8 +443,8 @@ class ItemBank:
             mask = kind == code
             if mask.any():
                 idx = sel[mask]
-                p = prob_fn(t, self.a[idx], self.thresholds[idx])
-                out[:, mask, : p.shape[2]] = p
+                p = prob_fn(t, self.a[idx], self.thresholds[idx])  # zero beyond each item's K
+                out[:, mask, :] = p[:, :, :width]
         return out
 
     def expected_score(self, theta: FloatArray | float, items: IntArray | None = None) -> FloatArray:

@@ -423,3 +423,17 @@ def test_random_banks_information_bounded_and_probabilities_normalised(bank: Ite
     # Padding changes the summation order of a GPCM item's variance; agree to rounding.
     np.testing.assert_allclose(info, _per_model_information(bank, grid), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(bank.category_probabilities(grid).sum(axis=2), 1.0, atol=1e-12)
+
+
+def test_category_probabilities_of_a_subset_with_fewer_categories_than_the_bank() -> None:
+    bank = ItemBank.from_items([
+        ItemParameters("wide", "gpcm", 1.0, thresholds=(-1.0, 0.0, 1.0)),
+        ItemParameters("narrow", "gpcm", 1.2, thresholds=(-0.5, 0.5)),
+        ItemParameters("grm", "grm", 0.8, thresholds=(0.3,)),
+    ])
+    for items in ([1], [2], [1, 2], [2, 0]):
+        p = bank.category_probabilities(0.4, np.array(items))
+        assert p.shape == (1, len(items), int(bank.n_categories[items].max()))
+        assert np.allclose(p.sum(axis=2), 1.0)
+        full = bank.category_probabilities(0.4)[0, items]
+        assert np.allclose(p[0], full[:, : p.shape[2]])
