@@ -28,6 +28,7 @@ from adaptive import (
     synthetic_bank,
 )
 from adaptive.irt import DICHOTOMOUS, MODELS
+from app.cli_pack import pack
 
 __all__ = ["main"]
 
@@ -124,8 +125,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         upgrade(conn)
     with app.app_context():
         inst, accounts = ensure_demo(db.session())
+        name = inst.name
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
-    click.echo(f"Institution: {inst.name} (open sign-up)")
+    click.echo(f"Institution: {name} (open sign-up), with the demo content pack")
     for account in accounts:
         click.echo(f"  {account.role.value:<10} {account.email:<34} password: {account.password}")
     click.echo(f"Open http://{host}:{port}/ in your browser (Ctrl+C stops the demo).")
@@ -207,3 +209,5 @@ def simulate_command(bank_path: Path | None, n_synthetic: int | None, examinees:
         _fail(str(exc))
     click.echo(json.dumps(result.summary(cut), indent=2))
 
+
+main.add_command(pack)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.services import create_user, normalise_email
 from app.models import Institution, Role, User
+from app.packstore import import_pack
 
 DEMO_INSTITUTION = ("demo-university", "Demo University")
+DEMO_PACK = Path(__file__).resolve().parent.parent / "content" / "packs" / "data-literacy"
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ DEMO_ACCOUNTS = (
 
 
 def ensure_demo(session: Session) -> tuple[Institution, tuple[DemoAccount, ...]]:
-    """Create the demo institution and accounts unless they exist; idempotent."""
+    """Create the demo institution and accounts and import the demo pack, unless done; idempotent."""
     slug, name = DEMO_INSTITUTION
     inst = session.scalar(select(Institution).where(Institution.slug == slug))
     if inst is None:
@@ -43,4 +46,6 @@ def ensure_demo(session: Session) -> tuple[Institution, tuple[DemoAccount, ...]]
             create_user(session, name=f"Demo {account.role.value}", email=account.email,
                         password=account.password, institution=inst, role=account.role)
     session.commit()
+    instructor = session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[1].email))
+    import_pack(session, inst, DEMO_PACK, instructor)
     return inst, DEMO_ACCOUNTS

@@ -3,5 +3,19 @@
 from __future__ import annotations
 
 from .accounts import Institution, Membership, Role, User
+from .learning import Attempt, AttemptStatus, LessonVisit, Response
+from .packs import ModuleRow, Pack, PackVersion
 
-__all__ = ["Institution", "Membership", "Role", "User"]
+__all__ = [
+    "Attempt",
+    "AttemptStatus",
+    "Institution",
+    "LessonVisit",
+    "Membership",
+    "ModuleRow",
+    "Pack",
+    "PackVersion",
+    "Response",
+    "Role",
+    "User",
+]

@@ -152,8 +152,14 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
         result = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
         assert result.exit_code == 0, result.output
         assert "learner@example.org" in result.stdout and "http://127.0.0.1:5000/" in result.stdout
+    from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, text
 
+    from app.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with create_engine(env["THETAPATH_DATABASE_URL"]).connect() as conn:
         assert conn.execute(text("select count(*) from user_account")).scalar() == 3
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head
+        assert conn.execute(text("select count(*) from pack_version")).scalar() == 1
+        assert conn.execute(text("select count(*) from pack_module")).scalar() == 7

@@ -1,0 +1,59 @@
+"""Assessment views: the item panel swaps in place with htmx; every form also works without JavaScript."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from app import db
+from app.assess import services
+from app.authz import principal
+from app.web.htmx import render
+
+bp = Blueprint("assess", __name__, url_prefix="/assess", template_folder="templates")
+
+
+@bp.route("/modules/<int:module_id>/attempts", methods=["POST"])
+@login_required
+def start(module_id: int) -> ResponseReturnValue:
+    """Start (or resume) the module's adaptive assessment."""
+    try:
+        attempt_id = services.start(db.session(), principal(), module_id)
+    except services.NotFound:
+        abort(404)
+    except services.AssessError as err:
+        abort(422, str(err))
+    return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int) -> ResponseReturnValue:
+    """Show the question on screen, or the result."""
+    try:
+        view = services.view(db.session(), principal(), attempt_id)
+    except services.NotFound:
+        abort(404)
+    return render("assess/attempt.html", block="item_panel", view=view)
+
+
+@bp.route("/attempts/<int:attempt_id>/responses", methods=["POST"])
+@login_required
+def respond(attempt_id: int) -> ResponseReturnValue:
+    """Record the answer to the question on screen and show feedback with the next question."""
+    who = principal()
+    session = db.session()
+    form = {key: request.form.getlist(key) for key in request.form if key not in ("csrf_token", "token")}
+    try:
+        view = services.submit(session, who, attempt_id, request.form.get("token", ""), form)
+    except services.NotFound:
+        abort(404)
+    except services.AlreadyAnswered as err:
+        current = services.view(session, who, attempt_id, notice=str(err))
+        return render("assess/attempt.html", block="item_panel", view=current), 409
+    except services.AssessError as err:
+        current = services.view(session, who, attempt_id)
+        current = services.AttemptView(**{**current.__dict__, "errors": (str(err),)})
+        return render("assess/attempt.html", block="item_panel", view=current), 422
+    return render("assess/attempt.html", block="item_panel", view=view)

@@ -1,0 +1,177 @@
+"""Catalogue, module and lesson views for learners (scoped to the caller's institution)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.assess.services import NotFound, ResultView, result_view
+from app.authz import Principal
+from app.db import utcnow
+from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
+from app.packstore import content_of, lesson_html, markdown
+from content import Asset
+
+
+@dataclass(frozen=True)
+class ModuleCard:
+    """A module in the catalogue, with the learner's progress."""
+
+    id: int
+    title: str
+    summary: str
+    minutes: int | None
+    lessons_read: int
+    lessons: int
+    status: str  # "not started", "in progress", "assessed"
+
+
+@dataclass(frozen=True)
+class PackCard:
+    """A pack (its newest version) in the catalogue."""
+
+    title: str
+    version: str
+    description_html: str
+    modules: tuple[ModuleCard, ...]
+
+
+@dataclass(frozen=True)
+class LessonLink:
+    """A lesson in a module's table of contents."""
+
+    position: int
+    title: str
+    read: bool
+
+
+@dataclass(frozen=True)
+class ModulePage:
+    """Everything on a module's page."""
+
+    id: int
+    title: str
+    summary: str
+    outcomes: tuple[str, ...]
+    lessons: tuple[LessonLink, ...]
+    active_attempt: int | None
+    last_result: ResultView | None
+    last_attempt: int | None
+    pack_title: str
+
+
+@dataclass(frozen=True)
+class LessonPage:
+    """One lesson, rendered."""
+
+    module_id: int
+    module_title: str
+    position: int
+    count: int
+    title: str
+    html: str
+    previous: int | None
+    next: int | None
+
+
+def _latest_versions(session: Session, who: Principal) -> list[PackVersion]:
+    newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id)
+              .group_by(PackVersion.pack_id))
+    return list(session.scalars(select(PackVersion).where(PackVersion.id.in_(newest))
+                                .join(Pack).order_by(Pack.title)))
+
+
+def catalogue(session: Session, who: Principal) -> list[PackCard]:
+    """The newest version of every pack of the institution, with the learner's progress per module."""
+    read = dict(session.execute(
+        select(LessonVisit.module_id, func.count()).where(LessonVisit.user_id == who.user_id)
+        .group_by(LessonVisit.module_id)).all())
+    attempts: dict[int, str] = {}
+    for module_id, status in session.execute(
+            select(Attempt.module_id, Attempt.status).where(Attempt.user_id == who.user_id)):
+        if status is AttemptStatus.COMPLETED:
+            attempts[module_id] = "assessed"
+        else:
+            attempts.setdefault(module_id, "in progress")
+    cards = []
+    for version in _latest_versions(session, who):
+        modules = tuple(
+            ModuleCard(m.id, m.title, m.summary, m.minutes, read.get(m.id, 0), m.n_lessons,
+                       attempts.get(m.id, "in progress" if read.get(m.id) else "not started"))
+            for m in version.modules)
+        cards.append(PackCard(version.title, version.version, markdown(version.description), modules))
+    return cards
+
+
+def _module_row(session: Session, who: Principal, module_id: int) -> ModuleRow:
+    row = session.get(ModuleRow, module_id)
+    if row is None or row.institution_id != who.institution_id:
+        msg = "There is no such module here."
+        raise NotFound(msg)
+    return row
+
+
+def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
+    """A module's outcomes, lessons (read or not) and assessment status."""
+    row = _module_row(session, who, module_id)
+    module = content_of(session, row.pack_version).module(row.key)
+    read = set(session.scalars(select(LessonVisit.position).where(
+        LessonVisit.user_id == who.user_id, LessonVisit.module_id == row.id)))
+    attempts = list(session.scalars(select(Attempt).where(
+        Attempt.user_id == who.user_id, Attempt.module_id == row.id).order_by(Attempt.id)))
+    active = next((a.id for a in attempts if a.status is AttemptStatus.ACTIVE), None)
+    done = [a for a in attempts if a.status is AttemptStatus.COMPLETED]
+    last = done[-1] if done else None
+    result = None
+    if last is not None and last.theta is not None and last.se is not None:
+        cut = float(last.policy.get("cut") or 0.0)
+        result = result_view(last.theta, last.se, cut, last.mastery,
+                             len([p for p in last.state.get("pilot", []) if not p]))
+    lessons = tuple(LessonLink(i, lesson.title, i in read) for i, lesson in enumerate(module.lessons))
+    return ModulePage(row.id, row.title, row.summary, module.outcomes, lessons, active, result,
+                      last.id if last else None, row.pack_version.title)
+
+
+def lesson_page(session: Session, who: Principal, module_id: int, position: int, *,
+                asset_prefix: str) -> LessonPage:
+    """Render a lesson and record that the learner opened it (one commit).
+
+    Images point at ``{asset_prefix}{version id}/{path in the pack}``.
+    """
+    row = _module_row(session, who, module_id)
+    pack = content_of(session, row.pack_version)
+    module = pack.module(row.key)
+    if not 0 <= position < len(module.lessons):
+        msg = "This module has no such lesson."
+        raise NotFound(msg)
+    lesson = module.lessons[position]
+    visit = session.scalar(select(LessonVisit).where(
+        LessonVisit.user_id == who.user_id, LessonVisit.module_id == row.id,
+        LessonVisit.position == position))
+    if visit is None:
+        session.add(LessonVisit(user_id=who.user_id, institution_id=who.institution_id,
+                                module_id=row.id, position=position))
+    else:
+        visit.last_seen = utcnow()
+    session.commit()
+    count = len(module.lessons)
+    return LessonPage(row.id, row.title, position, count, lesson.title,
+                      lesson_html(pack, lesson.path, lesson.html,
+                                  f"{asset_prefix}{row.pack_version_id}/"),
+                      position - 1 if position > 0 else None,
+                      position + 1 if position + 1 < count else None)
+
+
+def asset(session: Session, who: Principal, version_id: int, path: str) -> Asset:
+    """An image or other file of a pack version of the caller's institution."""
+    version = session.get(PackVersion, version_id)
+    if version is None or version.institution_id != who.institution_id:
+        msg = "There is no such file here."
+        raise NotFound(msg)
+    for item in content_of(session, version).assets:
+        if item.path == path:
+            return item
+    msg = "There is no such file here."
+    raise NotFound(msg)

@@ -1,0 +1,76 @@
+"""Imported content packs: one row per pack and per version; the canonical archive is kept verbatim.
+
+Learners' attempts and credentials refer to the exact version they studied, so versions are never
+changed or deleted once imported. Item keys and parameters live only in the archive, server-side.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class Pack(Base):
+    """A content pack as an institution knows it (its id inside the pack is ``slug``)."""
+
+    __tablename__ = "pack"
+    __table_args__ = (UniqueConstraint("institution_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    versions: Mapped[list[PackVersion]] = relationship(
+        back_populates="pack", order_by="PackVersion.id")
+
+
+class PackVersion(Base):
+    """One imported version of a pack, with its canonical archive and content hash."""
+
+    __tablename__ = "pack_version"
+    __table_args__ = (UniqueConstraint("pack_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_id: Mapped[int] = mapped_column(ForeignKey("pack.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    archive: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    imported_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    pack: Mapped[Pack] = relationship(back_populates="versions")
+    modules: Mapped[list[ModuleRow]] = relationship(
+        back_populates="pack_version", order_by="ModuleRow.position")
+
+
+class ModuleRow(Base):
+    """A module of a pack version, for the catalogue (its content comes from the cached pack)."""
+
+    __tablename__ = "pack_module"
+    __table_args__ = (UniqueConstraint("pack_version_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_version_id: Mapped[int] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    n_lessons: Mapped[int] = mapped_column(Integer, default=0)
+
+    pack_version: Mapped[PackVersion] = relationship(back_populates="modules")

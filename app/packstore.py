@@ -1,0 +1,182 @@
+"""Content packs in the database: import (one transaction) and per-version caches.
+
+The canonical archive of a version is stored once; a process loads it on first use and keeps the
+frozen ``ContentPack`` and the engine's item banks in memory, so no request rebuilds them.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import threading
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive import ItemBank
+from app.models import Institution, ModuleRow, Pack, PackVersion
+from content import ContentPack, Item, canonical_files, load_pack, render_markdown
+from content.io import Source
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+class PackConflict(ValueError):
+    """The same pack id and version was imported before with different content."""
+
+
+def canonical_zip(pack: ContentPack) -> bytes:
+    """The pack's canonical files as reproducible zip bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, data in sorted(canonical_files(pack).items()):
+            info = zipfile.ZipInfo(path, _ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What an import did."""
+
+    version: PackVersion
+    created: bool
+
+
+def import_pack(session: Session, institution: Institution, source: Source,
+                user_id: int | None) -> ImportOutcome:
+    """Validate ``source`` and store it as a new pack version in one transaction.
+
+    Raises ``content.PackInvalid`` (nothing written) for an invalid pack and :class:`PackConflict`
+    when this id and version exist with different content. Re-importing identical content is a no-op.
+    """
+    pack = load_pack(source)
+    digest = pack.content_hash
+    row = session.scalar(select(Pack).where(Pack.institution_id == institution.id,
+                                            Pack.slug == pack.id))
+    if row is not None:
+        existing = session.scalar(select(PackVersion).where(PackVersion.pack_id == row.id,
+                                                            PackVersion.version == pack.version))
+        if existing is not None:
+            if existing.content_hash != digest:
+                msg = (f"pack {pack.id!r} version {pack.version} is already imported with different "
+                       "content; raise the version number in pack.yaml and import again")
+                raise PackConflict(msg)
+            return ImportOutcome(existing, created=False)
+        row.title = pack.title
+    else:
+        row = Pack(institution_id=institution.id, slug=pack.id, title=pack.title)
+        session.add(row)
+    version = PackVersion(pack=row, institution_id=institution.id, version=pack.version,
+                          title=pack.title, description=pack.description, content_hash=digest,
+                          archive=canonical_zip(pack), imported_by_id=user_id)
+    session.add(version)
+    for position, module in enumerate(pack.modules):
+        session.add(ModuleRow(pack_version=version, institution_id=institution.id, key=module.id,
+                              position=position, title=module.title, summary=module.summary,
+                              minutes=module.minutes, n_lessons=len(module.lessons)))
+    session.commit()
+    _packs.put(_key(version), pack)
+    return ImportOutcome(version, created=True)
+
+
+_Key = tuple[int, str]
+"""A version's id and content hash: an id alone could be reused after a rolled-back import."""
+
+
+class _LRU:
+    """A small thread-safe LRU cache of loaded packs."""
+
+    def __init__(self, size: int) -> None:
+        self._data: OrderedDict[_Key, ContentPack] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: _Key) -> ContentPack | None:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+            return None
+
+    def put(self, key: _Key, value: ContentPack) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                dropped, _ = self._data.popitem(last=False)
+                _banks_drop(dropped)
+
+
+_packs = _LRU(16)
+_banks: dict[tuple[_Key, str], tuple[ItemBank, dict[str, Item]]] = {}
+_banks_lock = threading.Lock()
+
+
+def _banks_drop(version: _Key) -> None:
+    with _banks_lock:
+        for k in [k for k in _banks if k[0] == version]:
+            del _banks[k]
+
+
+def _key(version: PackVersion) -> _Key:
+    return (version.id, version.content_hash)
+
+
+def content_of(session: Session, version: PackVersion) -> ContentPack:
+    """The frozen pack of a stored version (loaded from its archive once per process)."""
+    pack = _packs.get(_key(version))
+    if pack is None:
+        archive = session.scalar(select(PackVersion.archive).where(PackVersion.id == version.id))
+        pack = load_pack(bytes(archive or b""))
+        _packs.put(_key(version), pack)
+    return pack
+
+
+def module_bank(session: Session, version: PackVersion, module_key: str) -> tuple[ItemBank, dict[str, Item]]:
+    """The item bank of a module's assessment (its item files' scored types), built once per version."""
+    key = (_key(version), module_key)
+    with _banks_lock:
+        cached = _banks.get(key)
+    if cached is not None:
+        return cached
+    pack = content_of(session, version)
+    module = pack.module(module_key)
+    files = set(module.item_files)
+    items = [it for it in pack.items if it.file in files and it.max_score > 0]
+    bank = ItemBank.from_items(it.parameters() for it in items)
+    value = (bank, {it.id: it for it in items})
+    with _banks_lock:
+        _banks[key] = value
+    return value
+
+
+_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
+
+
+def lesson_html(pack: ContentPack, lesson_path: str, html: str, asset_url: str) -> str:
+    """Point relative image sources at the asset route (``asset_url`` ends with ``/``)."""
+    known = {asset.path for asset in pack.assets}
+    base = posixpath.dirname(lesson_path)
+
+    def fix(m: re.Match[str]) -> str:
+        src = m.group(2)
+        if "://" in src or src.startswith(("/", "data:")):
+            return m.group(0)
+        path = posixpath.normpath(posixpath.join(base, src))
+        if path not in known:
+            return m.group(0)
+        return f"{m.group(1)}{asset_url}{path}{m.group(3)}"
+
+    return _SRC.sub(fix, html)
+
+
+def markdown(text: str) -> str:
+    """Sanitised HTML for learner-facing Markdown (stems, options, feedback)."""
+    return render_markdown(text)

@@ -1,0 +1,271 @@
+"""The normalised content pack: frozen dataclasses, valid by construction once validation passed.
+
+A :class:`ContentPack` is what every consumer sees (the CLI, the web app's import, the demo loader, the
+tests); nothing here knows about files, YAML or line numbers. Lists are tuples and mappings are tuples
+of pairs, so that two packs compare equal exactly when their content is equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adaptive import ItemParameters
+from adaptive.irt import DICHOTOMOUS
+
+__all__ = [
+    "LEVEL_DIFFICULTY",
+    "AssessmentSettings",
+    "Asset",
+    "Author",
+    "Choice",
+    "Competency",
+    "ContentPack",
+    "CredentialRule",
+    "Credit",
+    "Feedback",
+    "IrtParameters",
+    "Item",
+    "Key",
+    "Lesson",
+    "Module",
+]
+
+LEVEL_DIFFICULTY: dict[str, float] = {"easy": -1.0, "medium": 0.0, "hard": 1.0}
+"""Provisional difficulty of a pilot item by its authored level (discrimination 1)."""
+
+Key = str | float | tuple[str, ...] | tuple[tuple[str, str], ...] | None
+"""An item's answer key: an option id, a number, option ids (a set or an order), source→target pairs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """One author of a pack."""
+
+    name: str
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentSettings:
+    """How the adaptive test of a competency runs (pack defaults, optionally overridden)."""
+
+    model: str = "2pl"
+    cut: float = 0.0
+    se_target: float = 0.35
+    min_items: int = 5
+    max_items: int = 20
+    exposure_target: float | None = None
+    pilot_rate: float = 0.1
+    mastery_method: str = "sprt"
+
+
+@dataclass(frozen=True, slots=True)
+class Competency:
+    """Something a learner can master; ``assessment`` is the effective (merged) setting."""
+
+    id: str
+    title: str
+    description: str = ""
+    prerequisites: tuple[str, ...] = ()
+    level: int | None = None
+    assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """One Markdown lesson; ``html`` is its sanitised rendering, ``images`` the pack paths it shows."""
+
+    path: str
+    title: str
+    markdown: str
+    html: str
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A unit of study: lessons in order, the competencies it teaches and its item files."""
+
+    id: str
+    title: str
+    summary: str = ""
+    competencies: tuple[str, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    lessons: tuple[Lesson, ...] = ()
+    item_files: tuple[str, ...] = ()
+    minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An option of a choice or ordering item, or a source/target of a matching item (Markdown)."""
+
+    id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a learner sees after answering (Markdown)."""
+
+    correct: str | None = None
+    incorrect: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IrtParameters:
+    """Calibrated parameters as authored; the same rules as :meth:`adaptive.ItemParameters.validate`."""
+
+    model: str = "2pl"
+    a: float = 1.0
+    b: float = 0.0
+    c: float = 0.0
+    thresholds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One assessment item; the fields used depend on :attr:`type` (see :mod:`content.itemtypes`).
+
+    Attributes
+    ----------
+    file : str
+        The item file that holds it (a module's ``items`` entry).
+    irt : IrtParameters or None
+        Calibrated parameters; ``None`` makes a pilot item whose provisional difficulty comes from
+        :attr:`level`.
+    """
+
+    id: str
+    type: str
+    competency: str
+    file: str
+    stem: str
+    content_area: str | None = None
+    options: tuple[Choice, ...] = ()
+    sources: tuple[Choice, ...] = ()
+    targets: tuple[Choice, ...] = ()
+    key: Key = None
+    scoring: str = "all_or_nothing"
+    tolerance: float = 0.0
+    accepted: tuple[str, ...] = ()
+    pattern: str | None = None
+    case_sensitive: bool = False
+    feedback: Feedback = field(default_factory=Feedback)
+    irt: IrtParameters | None = None
+    level: str = "medium"
+
+    @property
+    def pilot(self) -> bool:
+        """True for an item without calibrated parameters: administered, never scored."""
+        return self.irt is None
+
+    @property
+    def max_score(self) -> int:
+        """Highest score the item's scorer can give (0 for unscored types)."""
+        from .itemtypes import get_type  # the registry imports this module
+
+        return get_type(self.type).max_score(self)
+
+    def parameters(self) -> ItemParameters:
+        """Return engine parameters: the calibrated ones, or the provisional ones of a pilot item.
+
+        A pilot item gets ``a = 1`` and ``b`` from its level (easy -1, medium 0, hard +1); a pilot
+        item scored with partial credit gets GPCM thresholds spread evenly over ``b ± 1``.
+        """
+        tags = {"competency": self.competency}
+        if self.content_area is not None:
+            tags["content_area"] = self.content_area
+        if self.irt is not None:
+            return ItemParameters(
+                id=self.id, model=self.irt.model, a=self.irt.a,
+                b=self.irt.b if self.irt.model in DICHOTOMOUS else 0.0,
+                c=self.irt.c, thresholds=self.irt.thresholds, tags=tags)
+        b = LEVEL_DIFFICULTY[self.level]
+        k = self.max_score
+        if k <= 1:
+            return ItemParameters(id=self.id, model="2pl", a=1.0, b=b, tags=tags, pilot=True)
+        thresholds = tuple(b - 1.0 + 2.0 * j / (k - 1) for j in range(k))
+        return ItemParameters(id=self.id, model="gpcm", a=1.0, thresholds=thresholds, tags=tags,
+                              pilot=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """Academic credit a credential carries (``credit: none`` is ``None`` on the rule)."""
+
+    value: float
+    unit: str
+    level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialRule:
+    """A credential and what earns it: every named competency mastered and credential earned."""
+
+    id: str
+    title: str
+    description: str = ""
+    competencies: tuple[str, ...] = ()
+    credentials: tuple[str, ...] = ()
+    credit: Credit | None = None
+    expires_after_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """An image shipped with the pack (SVG already sanitised)."""
+
+    path: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPack:
+    """A validated content pack: one version of one pack id.
+
+    ``items`` holds every item of every item file, in file order; :meth:`items_for` selects a
+    competency's pool. :attr:`content_hash` identifies the content independently of formatting.
+    """
+
+    id: str
+    title: str
+    version: str
+    language: str
+    licence: str
+    authors: tuple[Author, ...] = ()
+    description: str = ""
+    assessment: AssessmentSettings = field(default_factory=AssessmentSettings)
+    competencies: tuple[Competency, ...] = ()
+    modules: tuple[Module, ...] = ()
+    credentials: tuple[CredentialRule, ...] = ()
+    items: tuple[Item, ...] = ()
+    assets: tuple[Asset, ...] = ()
+    readme: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Return the sha256 (hex) of the pack's canonical form; equal content, equal hash."""
+        from .io import content_hash  # io imports this module
+
+        return content_hash(self)
+
+    def competency(self, competency_id: str) -> Competency:
+        """Return the competency with this id (``KeyError`` if there is none)."""
+        for competency in self.competencies:
+            if competency.id == competency_id:
+                return competency
+        raise KeyError(competency_id)
+
+    def module(self, module_id: str) -> Module:
+        """Return the module with this id (``KeyError`` if there is none)."""
+        for module in self.modules:
+            if module.id == module_id:
+                return module
+        raise KeyError(module_id)
+
+    def items_for(self, competency_id: str) -> tuple[Item, ...]:
+        """Return the items that measure one competency, in pack order."""
+        return tuple(item for item in self.items if item.competency == competency_id)
