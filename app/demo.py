@@ -32,7 +32,7 @@ DEMO_ACCOUNTS = (
 )
 
 
-def ensure_demo(session: Session) -> tuple[Institution, tuple[DemoAccount, ...]]:
+def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institution, tuple[DemoAccount, ...]]:
     """Create the demo institution and accounts and import the demo pack, unless done; idempotent."""
     slug, name = DEMO_INSTITUTION
     inst = session.scalar(select(Institution).where(Institution.slug == slug))
@@ -46,6 +46,7 @@ def ensure_demo(session: Session) -> tuple[Institution, tuple[DemoAccount, ...]]
             create_user(session, name=f"Demo {account.role.value}", email=account.email,
                         password=account.password, institution=inst, role=account.role)
     session.commit()
-    instructor = session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[1].email))
-    import_pack(session, inst, DEMO_PACK, instructor)
+    if with_pack:
+        instructor = session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[1].email))
+        import_pack(session, inst, DEMO_PACK, instructor)
     return inst, DEMO_ACCOUNTS

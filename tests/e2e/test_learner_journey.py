@@ -1,0 +1,182 @@
+"""A person's whole journey in a real browser, with JavaScript and without, plus accessibility checks."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from app import db
+from app.demo import ensure_demo
+from content import ContentPack, Item, load_pack
+from tests.e2e.conftest import LiveServer, axe_violations, shot
+
+DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
+PACK: ContentPack = load_pack(DEMO)
+ITEMS = {item.id: item for item in PACK.items}
+
+
+def sign_in(page: Page, live: LiveServer, email: str, password: str) -> None:
+    page.goto(f"{live.url}/login")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
+
+
+def pending(live: LiveServer, email: str) -> Item:
+    with sqlite3.connect(live.database) as conn:
+        row = conn.execute(
+            "select a.state from attempt a join user_account u on u.id = a.user_id "
+            "where u.email = ? and a.status = 'active' order by a.id desc limit 1", (email,)).fetchone()
+    return ITEMS[json.loads(row[0])["pending"]]
+
+
+def answer(page: Page, item: Item, right: bool) -> None:
+    """Fill the form on screen as a learner would (the test knows the key; the page does not)."""
+    key = item.key
+    if item.type == "single_choice":
+        choice = key if right else next(o.id for o in item.options if o.id != key)
+        page.locator(f'input[name="answer"][value="{choice}"]').check()
+    elif item.type == "multiple_choice":
+        assert isinstance(key, tuple)
+        chosen = list(key) if right else [o.id for o in item.options if o.id not in key][:1] or [key[0]]
+        for option_id in chosen:
+            page.locator(f'input[name="answer"][value="{option_id}"]').check()
+    elif item.type in ("numeric", "short_text"):
+        text = (str(key) if item.type == "numeric" else item.accepted[0]) if right else "12345"
+        page.locator('input[name="answer"]').fill(text)
+    elif item.type == "ordering":
+        assert isinstance(key, tuple)
+        order = list(key) if right else list(reversed(key))
+        for option_id in key:
+            page.locator(f'select[name="rank-{option_id}"]').select_option(str(order.index(option_id) + 1))
+    elif item.type == "matching":
+        assert isinstance(key, tuple)
+        targets = [t.id for t in item.targets]
+        for source, target in key:
+            page.locator(f'select[name="match-{source}"]').select_option(
+                target if right else next(t for t in targets if t != target))
+    page.get_by_role("button", name="Submit my answer").click()
+
+
+def take_until_done(page: Page, live: LiveServer, email: str, limit: int, *, stop_after: int = 0) -> int:
+    """Answer questions (about two in three right) until the result shows, or ``stop_after`` answers."""
+    for n in range(limit):
+        if page.get_by_role("heading", name="Your result").count():
+            return n
+        expect(page.get_by_role("button", name="Submit my answer")).to_be_visible()
+        token = page.locator('input[name="token"]').get_attribute("value")
+        answer(page, pending(live, email), right=n % 3 != 2)
+        # the panel is replaced: a new question (new token) or the result
+        page.wait_for_function(
+            "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",
+            arg=token)
+        expect(page.locator(".feedback")).to_be_visible()
+        if stop_after and n + 1 >= stop_after:
+            return n + 1
+    pytest.fail("the assessment never stopped")
+
+
+def test_sign_up_import_study_assess_resume(browser: Browser, live: LiveServer, tmp_path: Path) -> None:
+    # an instructor imports the demo pack through the upload form
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sign_in(page, live, "instructor@example.org", "teach-with-evidence")
+    page.get_by_role("link", name="Content packs").click()
+    archive = shutil.make_archive(str(tmp_path / "data-literacy"), "zip", DEMO)
+    page.get_by_label("Content pack (.zip)").set_input_files(archive)
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.locator(".flash")).to_contain_text("Imported Data literacy version 1.0.0")
+    shot(page, "author-packs")
+    assert axe_violations(page) == []
+    ctx.close()
+
+    # a visitor signs up
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(live.url)
+    assert axe_violations(page) == []
+    shot(page, "welcome")
+    page.get_by_role("link", name="Create an account").first.click()
+    page.get_by_label("Your name").fill("Sam Student")
+    page.get_by_label("E-mail address").fill("sam@example.org")
+    page.get_by_label("Institution").select_option(label="Demo University")
+    page.get_by_label("Password", exact=True).fill("a good long password")
+    page.get_by_label("Repeat the password").fill("a good long password")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hello, Sam Student")
+
+    # reads a lesson
+    page.get_by_role("link", name="Catalogue").click()
+    expect(page.get_by_role("heading", name="What you can study")).to_be_visible()
+    assert axe_violations(page) == []
+    shot(page, "catalogue")
+    first_module = PACK.modules[0]
+    page.get_by_role("link", name=first_module.title).click()
+    assert axe_violations(page) == []
+    shot(page, "module")
+    page.get_by_role("link", name=first_module.lessons[0].title).click()
+    expect(page.locator("article")).to_contain_text(first_module.lessons[0].title)
+    images = page.locator("article img")
+    for i in range(images.count()):
+        assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert axe_violations(page) == []
+    shot(page, "lesson")
+
+    # starts the adaptive assessment, answers three questions (htmx swaps the panel in place)
+    page.goto(f"{live.url}/learn/")
+    page.get_by_role("link", name=first_module.title).click()
+    page.get_by_role("button", name="Start the assessment").click()
+    url = page.url
+    assert axe_violations(page) == []
+    shot(page, "question")
+    take_until_done(page, live, "sam@example.org", 40, stop_after=3)
+    assert page.url == url  # no page load: the item panel was swapped in place
+    shot(page, "feedback")
+    ctx.close()  # closes the browser window mid-assessment
+
+    # comes back later, signs in, resumes exactly where they were
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sign_in(page, live, "sam@example.org", "a good long password")
+    page.goto(f"{live.url}/learn/")
+    page.get_by_role("link", name=first_module.title).click()
+    page.get_by_role("link", name="Resume the assessment").click()
+    expect(page.locator("form.item p.muted").first).to_contain_text("Question 4")
+    take_until_done(page, live, "sam@example.org", 40)
+    expect(page.locator("svg.band")).to_be_visible()
+    expect(page.locator(".result")).to_contain_text("Most likely it lies between")
+    assert axe_violations(page) == []
+    shot(page, "result")
+    ctx.close()
+
+
+@pytest.fixture
+def demo_pack(live: LiveServer) -> None:
+    """The demo pack, imported unless the journey test already did (importing is idempotent)."""
+    with live.app.app_context():
+        ensure_demo(db.session())
+
+
+@pytest.mark.usefixtures("demo_pack")
+def test_the_whole_assessment_works_without_javascript(browser: Browser, live: LiveServer) -> None:
+    ctx = browser.new_context(java_script_enabled=False)
+    page = ctx.new_page()
+    sign_in(page, live, "learner@example.org", "learn-at-your-pace")
+    page.goto(f"{live.url}/learn/")
+    module = PACK.modules[1]
+    page.get_by_role("link", name=module.title).click()
+    page.get_by_role("button", name="Start the assessment").click()
+    answered = take_until_done(page, live, "learner@example.org", 40)
+    assert answered >= 1
+    expect(page.locator(".result")).to_contain_text("on a 0–100 scale")
+    assert re.search(r"/assess/attempts/\d+/responses$", page.url)  # plain form posts
+    shot(page, "result-without-javascript")
+    ctx.close()
