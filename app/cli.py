@@ -29,6 +29,7 @@ from adaptive import (
 )
 from adaptive.irt import DICHOTOMOUS, MODELS
 from app.cli_pack import pack
+from app.models.accounts import Role
 
 __all__ = ["main"]
 
@@ -105,6 +106,43 @@ def db_upgrade(revision: str) -> None:
     with engine.begin() as conn:
         upgrade(conn, revision)
     click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is at {revision}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """User accounts."""
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--institution", "institution_slug", required=True,
+              help="Slug of the institution; created (closed to sign-up) if it does not exist.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="learner", show_default=True)
+@click.password_option(help="Prompted for when not given (at least 10 characters).")
+@with_appcontext
+def user_create(email: str, name: str, institution_slug: str, role: str, password: str) -> None:
+    """Create a user with a role in an institution."""
+    from sqlalchemy import select
+
+    from app import db
+    from app.accounts.services import AccountError, create_user
+    from app.models import Institution
+
+    if len(password) < 10:
+        _fail("thetapath user create: the password needs at least 10 characters")
+    session = db.session()
+    inst = session.scalar(select(Institution).where(Institution.slug == institution_slug))
+    if inst is None:
+        inst = Institution(slug=institution_slug, name=institution_slug, open_signup=False)
+        session.add(inst)
+    try:
+        user = create_user(session, name=name, email=email, password=password, institution=inst,
+                           role=Role(role))
+    except AccountError as err:
+        _fail(f"thetapath user create: {err}")
+    session.commit()
+    click.echo(f"created {user.email} as {role} in {inst.slug}")
 
 
 @main.command("demo")

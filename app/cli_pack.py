@@ -51,10 +51,12 @@ def _counts(result: CheckResult) -> str:
 
 def _summary(content: ContentPack) -> str:
     n_pilot = sum(1 for item in content.items if item.pilot)
+    n_calibrated = sum(1 for item in content.items if item.irt is not None)
+    n_unscored = len(content.items) - n_pilot - n_calibrated
     n_lessons = sum(len(module.lessons) for module in content.modules)
     return (f"{content.id} {content.version}: {len(content.competencies)} competencies, "
             f"{len(content.modules)} modules, {n_lessons} lessons, {len(content.items)} items "
-            f"({len(content.items) - n_pilot} calibrated, {n_pilot} pilot), "
+            f"({n_calibrated} calibrated, {n_pilot} pilot, {n_unscored} unscored), "
             f"{len(content.credentials)} credentials, {len(content.assets)} images; "
             f"content hash sha256:{content.content_hash}")
 

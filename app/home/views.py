@@ -6,6 +6,9 @@ from flask import Blueprint
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from app import db
+from app.authz import principal
+from app.home.services import resume_cards
 from app.web.htmx import render
 
 bp = Blueprint("home", __name__, template_folder="templates")
@@ -16,5 +19,6 @@ def index() -> ResponseReturnValue:
     """Show the dashboard, or the welcome page to visitors."""
     if current_user.is_authenticated:
         memberships = [(m.institution.name, m.role.value) for m in current_user.memberships]
-        return render("home/dashboard.html", memberships=memberships)
+        cards = resume_cards(db.session(), principal()) if memberships else []
+        return render("home/dashboard.html", memberships=memberships, cards=cards)
     return render("home/welcome.html")

@@ -163,3 +163,17 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         assert conn.execute(text("select count(*) from pack_version")).scalar() == 1
         assert conn.execute(text("select count(*) from pack_module")).scalar() == 7
+
+
+def test_user_create(tmp_path: Path) -> None:
+    env = {"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'users.sqlite'}"}
+    assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    args = ["user", "create", "--email", "Prof@Example.org", "--name", "Prof", "--institution", "uni",
+            "--role", "instructor", "--password", "a long password"]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "created prof@example.org as instructor in uni" in result.stdout
+    again = CliRunner().invoke(main, args, env=env)
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    short = CliRunner().invoke(main, [*args[:-1], "short"], env=env)
+    assert short.exit_code == 2 and "at least 10 characters" in short.stderr

@@ -219,3 +219,17 @@ def test_importing_is_atomic_and_versions_are_immutable(db_session: Session, tmp
     assert db_session.scalar(select(func.count()).select_from(ModuleRow)) == before
     assert load_pack(DEMO).version == "1.0.0"
     assert db_session.get(Institution, inst.id) is not None
+
+
+def test_the_dashboard_offers_to_resume_an_unfinished_assessment(
+    client: FlaskClient, world: dict[str, object]
+) -> None:
+    module = world["module"]
+    assert isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    assert "Nothing started yet" in client.get("/").data.decode()
+    client.get(f"/learn/modules/{module.id}/lessons/1")
+    assert "studying" in client.get("/").data.decode()
+    location = client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+    dashboard = client.get("/").data.decode()
+    assert "assessment in progress" in dashboard and f'href="{location}"' in dashboard

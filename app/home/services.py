@@ -1,0 +1,49 @@
+"""The learner's dashboard: everything to resume, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.authz import Principal
+from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow
+
+
+@dataclass(frozen=True)
+class ResumeCard:
+    """Something the learner started."""
+
+    module_id: int
+    module_title: str
+    what: str  # "assessment in progress", "studying", "assessed"
+    attempt_id: int | None
+    when: datetime
+
+
+def resume_cards(session: Session, who: Principal, limit: int = 8) -> list[ResumeCard]:
+    """Modules the learner touched, with an unfinished assessment first."""
+    cards: dict[int, ResumeCard] = {}
+    attempts = session.execute(
+        select(Attempt.id, Attempt.module_id, Attempt.status, Attempt.started_at, ModuleRow.title)
+        .join(ModuleRow, ModuleRow.id == Attempt.module_id)
+        .where(Attempt.user_id == who.user_id, Attempt.institution_id == who.institution_id)
+        .order_by(Attempt.id.desc()))
+    for attempt_id, module_id, status, started, title in attempts:
+        if module_id in cards:
+            continue
+        active = status is AttemptStatus.ACTIVE
+        cards[module_id] = ResumeCard(module_id, title, "assessment in progress" if active else "assessed",
+                                      attempt_id if active else None, started)
+    visits = session.execute(
+        select(LessonVisit.module_id, func.max(LessonVisit.last_seen), ModuleRow.title)
+        .join(ModuleRow, ModuleRow.id == LessonVisit.module_id)
+        .where(LessonVisit.user_id == who.user_id, LessonVisit.institution_id == who.institution_id)
+        .group_by(LessonVisit.module_id, ModuleRow.title))
+    for module_id, seen, title in visits:
+        if module_id not in cards:
+            cards[module_id] = ResumeCard(module_id, title, "studying", None, seen)
+    order = {"assessment in progress": 0, "studying": 1, "assessed": 2}
+    return sorted(cards.values(), key=lambda c: (order[c.what], -c.when.timestamp()))[:limit]
