@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
 
+from app.models import Institution
 from content import (
     CheckResult,
     ContentPack,
@@ -84,35 +90,90 @@ def validate_command(path: Path, as_json: bool) -> None:
 
 @pack.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
-def import_command(path: Path) -> None:
-    """Validate the pack at PATH as an import would and print what it holds.
-
-    Until the database exists (issue 5) nothing is stored: the command proves the pack imports.
-    """
+@click.option("--institution", "institution_slug", default=None,
+              help="Store the pack as a new version in this institution (by slug). Without it the "
+                   "pack is only checked, as an import would check it.")
+@with_appcontext
+def import_command(path: Path, institution_slug: str | None) -> None:
+    """Validate the pack at PATH and import it into an institution, atomically."""
     result = _check(path)
     _print_issues(result.issues, err=True)
     if result.pack is None:
         _fail(f"{path}: not imported: {_counts(result)}", 1)
     click.echo(_summary(result.pack))
+    if institution_slug is None:
+        click.echo("checked only; give --institution SLUG to store it", err=True)
+        return
+    with _app_session() as session:
+        from app.packstore import PackConflict, import_pack
+
+        institution = _institution(session, institution_slug)
+        try:
+            outcome = import_pack(session, institution, path, None)
+        except PackConflict as exc:
+            _fail(f"{path}: {exc}", 1)
+        version = outcome.version
+        click.echo(f"imported as version {version.version} (id {version.id}) in {institution_slug}"
+                   if outcome.created else
+                   f"version {version.version} was already imported in {institution_slug}; nothing changed")
+
+
+@contextmanager
+def _app_session() -> Iterator[Session]:
+    from app import db
+
+    with current_app.app_context():  # a fresh context: its session closes when the block ends
+        yield db.session()
+
+
+def _institution(session: Session, slug: str) -> Institution:
+    from sqlalchemy import select
+
+    institution = session.scalar(select(Institution).where(Institution.slug == slug))
+    if institution is None:
+        _fail(f"no institution {slug!r}; create one with 'thetapath user create --institution {slug} ...'")
+    return institution
+
+
+def _stored(institution_slug: str, pack_id: str, version: str) -> ContentPack:
+    from sqlalchemy import select
+
+    from app.models import Pack, PackVersion
+    from app.packstore import content_of
+
+    with _app_session() as session:
+        institution = _institution(session, institution_slug)
+        row = session.scalar(select(PackVersion).join(Pack).where(
+            Pack.institution_id == institution.id, Pack.slug == pack_id, PackVersion.version == version))
+        if row is None:
+            _fail(f"{pack_id}@{version}: no such pack version in {institution_slug}")
+        return content_of(session, row)
 
 
 @pack.command("export")
-@click.argument("source", metavar="PATH_OR_ID")
+@click.argument("source", metavar="PATH_OR_ID@VERSION")
 @click.argument("out", type=click.Path(path_type=Path))
-def export_command(source: str, out: Path) -> None:
-    """Write the pack at PATH_OR_ID in canonical form to OUT (a new folder, or a file ending .zip)."""
+@click.option("--institution", "institution_slug", default=None,
+              help="The institution of a stored pack named ID@VERSION.")
+@with_appcontext
+def export_command(source: str, out: Path, institution_slug: str | None) -> None:
+    """Write a pack (a folder or zip, or a stored ID@VERSION) in canonical form to OUT."""
     path = Path(source)
-    if not path.exists():
-        _fail(f"{source}: no such file or folder (exporting a stored pack by id needs the database, "
-              "which comes with the web app)")
-    result = _check(path)
-    _print_issues(result.issues, err=True)
-    if result.pack is None:
-        _fail(f"{source}: not exported: {_counts(result)}", 1)
+    if path.exists():
+        result = _check(path)
+        _print_issues(result.issues, err=True)
+        if result.pack is None:
+            _fail(f"{source}: not exported: {_counts(result)}", 1)
+        content = result.pack
+    elif "@" in source and institution_slug is not None:
+        content = _stored(institution_slug, *source.split("@", 1))
+    else:
+        _fail(f"{source}: no such file or folder; a stored pack is named ID@VERSION and needs "
+              "--institution SLUG")
     try:
-        export_pack(result.pack, out)
+        export_pack(content, out)
     except (FileExistsError, OSError) as exc:
         _fail(f"{out}: cannot be written ({exc})")
     except PackInvalid as exc:  # pragma: no cover - a validated pack always exports
         _fail(str(exc), 1)
-    click.echo(f"{out}: {_summary(result.pack)}")
+    click.echo(f"{out}: {_summary(content)}")

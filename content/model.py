@@ -158,8 +158,8 @@ class Item:
 
     @property
     def pilot(self) -> bool:
-        """True for an item without calibrated parameters: administered, never scored."""
-        return self.irt is None
+        """True for a scored item without calibrated parameters: administered, not yet scored."""
+        return self.irt is None and self.max_score > 0
 
     @property
     def max_score(self) -> int:
@@ -173,6 +173,11 @@ class Item:
 
         A pilot item gets ``a = 1`` and ``b`` from its level (easy -1, medium 0, hard +1); a pilot
         item scored with partial credit gets GPCM thresholds spread evenly over ``b ± 1``.
+
+        Raises
+        ------
+        ValueError
+            For an unscored item (a reflection), which never enters an item bank.
         """
         tags = {"competency": self.competency}
         if self.content_area is not None:
@@ -184,7 +189,10 @@ class Item:
                 c=self.irt.c, thresholds=self.irt.thresholds, tags=tags)
         b = LEVEL_DIFFICULTY[self.level]
         k = self.max_score
-        if k <= 1:
+        if k == 0:
+            msg = f"item {self.id!r} is a {self.type} item: it is never scored and has no parameters"
+            raise ValueError(msg)
+        if k == 1:
             return ItemParameters(id=self.id, model="2pl", a=1.0, b=b, tags=tags, pilot=True)
         thresholds = tuple(b - 1.0 + 2.0 * j / (k - 1) for j in range(k))
         return ItemParameters(id=self.id, model="gpcm", a=1.0, thresholds=thresholds, tags=tags,

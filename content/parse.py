@@ -301,9 +301,9 @@ class Checker:
         Fuzzy matching costs time per candidate, so a hostile pack with thousands of bad names gets
         suggestions for the first few only.
         """
-        self._suggestions += 1
         pool = list(candidates)
-        if self._suggestions > 100 or len(pool) > 5_000 or len(word) > 200:
+        self._suggestions += len(pool)
+        if self._suggestions > 50_000 or len(word) > 200:
             return None
         close = get_close_matches(word, sorted(pool), n=1)
         return close[0] if close else None

@@ -177,3 +177,29 @@ def test_user_create(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already exists" in again.stderr
     short = CliRunner().invoke(main, [*args[:-1], "short"], env=env)
     assert short.exit_code == 2 and "at least 10 characters" in short.stderr
+
+
+def test_pack_import_into_an_institution_and_export_by_id(tmp_path: Path) -> None:
+    demo = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
+    env = {"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'packs.sqlite'}"}
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"], env=env).exit_code == 0
+    missing = runner.invoke(main, ["pack", "import", str(demo), "--institution", "uni"], env=env)
+    assert missing.exit_code == 2 and "no institution 'uni'" in missing.stderr
+    runner.invoke(main, ["user", "create", "--email", "i@example.org", "--name", "I", "--institution",
+                         "uni", "--role", "instructor", "--password", "a long password"], env=env)
+    first = runner.invoke(main, ["pack", "import", str(demo), "--institution", "uni"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "imported as version 1.0.0" in first.stdout
+    again = runner.invoke(main, ["pack", "import", str(demo), "--institution", "uni"], env=env)
+    assert "already imported" in again.stdout
+    out = tmp_path / "exported"
+    exported = runner.invoke(main, ["pack", "export", "data-literacy@1.0.0", str(out),
+                                    "--institution", "uni"], env=env)
+    assert exported.exit_code == 0, exported.output
+    from content import load_pack
+
+    assert load_pack(out).content_hash == load_pack(demo).content_hash
+    unknown = runner.invoke(main, ["pack", "export", "nope@1.0.0", str(tmp_path / "x"),
+                                   "--institution", "uni"], env=env)
+    assert unknown.exit_code == 2 and "no such pack version" in unknown.stderr

@@ -78,7 +78,8 @@ def test_import_prints_a_summary(tmp_path: Path) -> None:
     code, out, _ = run("import", str(archive))
     assert code == 0
     assert out.startswith("sample-pack 1.2.0: 2 competencies, 2 modules, 2 lessons, 9 items "
-                          "(6 calibrated, 3 pilot), 2 credentials, 2 images; content hash sha256:")
+                          "(6 calibrated, 2 pilot, 1 unscored), 2 credentials, 2 images; "
+                          "content hash sha256:")
 
 
 def test_import_of_an_invalid_pack_exits_1(tmp_path: Path) -> None:
@@ -97,4 +98,4 @@ def test_export_then_import(tmp_path: Path) -> None:
     code, _, err = run("export", str(src), str(tmp_path / "out.zip"))
     assert code == 2 and "already exists" in err
     code, _, err = run("export", "sample-pack", str(tmp_path / "x.zip"))
-    assert code == 2 and "needs the database" in err
+    assert code == 2 and "needs --institution SLUG" in err

@@ -71,3 +71,17 @@ def test_export_refuses_to_overwrite(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         export_pack(pack, tmp_path / "taken.zip")
     assert export_pack(pack, tmp_path / "empty-ok").is_dir()
+
+
+def test_every_item_becomes_a_valid_engine_item(rich: dict[str, bytes]) -> None:
+    from adaptive import ItemBank
+
+    pack = load_pack(zip_bytes(rich))
+    scored = [item for item in pack.items if item.max_score > 0]
+    bank = ItemBank.from_items(item.parameters() for item in scored)
+    assert len(bank) == len(scored)
+    assert list(bank.max_score) == [item.max_score for item in scored]
+    assert bank.pilot.sum() == sum(1 for item in scored if item.pilot)
+    partial_pilot = next(i for i in scored if i.pilot and i.max_score > 1)
+    params = partial_pilot.parameters()
+    assert params.model == "gpcm" and len(params.thresholds) == partial_pilot.max_score

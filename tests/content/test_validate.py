@@ -66,7 +66,11 @@ def test_the_base_pack_is_valid_without_any_issue() -> None:
 def test_pilot_items_get_provisional_parameters_from_their_level() -> None:
     pack = load_pack(zip_bytes(base_files()))
     pilot = {item.id: item for item in pack.items if item.pilot}
-    assert set(pilot) == {"intro-004", "intro-005", "deeper-004"}
+    assert set(pilot) == {"intro-004", "deeper-004"}
+    reflection = next(i for i in pack.items if i.id == "intro-005")
+    assert not reflection.pilot and reflection.max_score == 0
+    with pytest.raises(ValueError, match="never scored"):
+        reflection.parameters()
     easy = pilot["intro-004"].parameters()
     assert (easy.model, easy.a, easy.b, easy.pilot) == ("2pl", 1.0, -1.0, True)
     hard = pilot["deeper-004"].parameters()
@@ -372,3 +376,81 @@ def test_a_three_step_prerequisite_cycle_is_named_in_order() -> None:
                  "  - id: third\n    title: Third\n    prerequisites: [advanced]\nmodules:\n")
     errors = [i.message for i in issues_of(files) if i.is_error]
     assert "prerequisites form a cycle: advanced -> basics -> third -> advanced" in errors
+
+
+def test_an_issue_without_a_line_prints_the_path_alone() -> None:
+    issue = PackIssue("images/x.png", None, None, "error", "image is too large", "compress it")
+    assert str(issue) == "images/x.png: error: image is too large (hint: compress it)"
+    assert issue.to_json()["line"] is None
+
+
+MORE_CASES: list[tuple[str, list[tuple[str, str, str]], list[Expect]]] = [
+    ("complex key", [("pack.yaml", "language: en\n", "language: en\n? [a, b]\n: c\n")],
+     [Expect("pack.yaml", "[a, b]", "error", "a mapping key must be a plain value")]),
+    ("several documents", [("pack.yaml", "language: en\n", "language: en\n---\nx: 1\n")],
+     [Expect("pack.yaml", "---", "error", "the file holds more than one YAML document")]),
+    ("unknown alias", [("pack.yaml", "title: Sample pack", "title: *nothing")],
+     [Expect("pack.yaml", "*nothing", "error", "unknown alias *nothing")]),
+    ("aliases are plain values", [("pack.yaml", "title: Sample pack", "title: &t Sample pack"),
+                                  ("pack.yaml", "title: Basics", "title: *t")],
+     []),
+    ("too many aliases", [("pack.yaml", "description: |", "x-list: [" + ", ".join(["*t"] * 1001) + "]\n"
+                           "description: |"), ("pack.yaml", "title: Sample pack", "title: &t Sample pack")],
+     [Expect("pack.yaml", "x-list", "error", "more than 1,000 aliases")]),
+    ("bad scalar", [("pack.yaml", "cut: 0.0", "cut: " + "9" * 5000)],
+     [Expect("pack.yaml", "cut:", "error", "is not a valid int")]),
+    ("empty title", [("pack.yaml", "title: Sample pack", 'title: "  "')],
+     [Expect("pack.yaml", "title:", "error", "title is empty")]),
+    ("bad licence", [("pack.yaml", "licence: CC-BY-4.0", "licence: my licence!")],
+     [Expect("pack.yaml", "licence:", "error", "licence 'my licence!' is not valid")]),
+    ("level out of range", [("pack.yaml", "level: 2", "level: 9")],
+     [Expect("pack.yaml", "level: 9", "error", "level is 9; it must be in 1..8")]),
+    ("listed twice", [("pack.yaml", "prerequisites: [basics]", "prerequisites: [basics, basics]")],
+     [Expect("pack.yaml", "prerequisites: [basics, basics]", "error",
+             "'basics' appears twice in prerequisites")]),
+    ("module teaches nothing",
+     [("pack.yaml", "competencies: [advanced]\n    lessons", "competencies: []\n    lessons")],
+     [Expect("pack.yaml", "competencies: []\n    lessons", "error", "the module teaches no competency")]),
+    ("absolute path", [("pack.yaml", "items: [items/intro.yaml]", "items: [/etc/items.yaml]")],
+     [Expect("pack.yaml", "/etc/items.yaml", "error", "item file '/etc/items.yaml' is not a relative path")]),
+    ("item file listed twice",
+     [("pack.yaml", "items: [items/intro.yaml]", "items: [items/intro.yaml, items/intro.yaml]")],
+     [Expect("pack.yaml", "items: [items/intro.yaml, ", "error",
+             "item file items/intro.yaml is listed twice")]),
+    ("an item that is not a mapping", [("items/intro.yaml", "items:\n", "items:\n  - just text\n")],
+     [Expect("items/intro.yaml", "just text", "error", "an item must be a mapping, not text")]),
+    ("too few options", [("items/deeper.yaml", '      - {id: y, text: "no"}\n', "")],
+     [Expect("items/deeper.yaml", '{id: x, text: "yes"}', "error",
+             "options needs at least 2 entries, found 1")]),
+    ("list key on single choice", [("items/intro.yaml", "key: b", "key: [b]")],
+     [Expect("items/intro.yaml", "key: [b]", "error", "a single_choice item has one key, not a list")]),
+    ("key repeats an option", [("items/intro.yaml", "key: [a, c]", "key: [a, a]")],
+     [Expect("items/intro.yaml", "key: [a, a]", "error", "key 'a' appears twice")]),
+    ("missing difficulty", [("items/intro.yaml", "a: 1.2, b: -0.4", "a: 1.2")],
+     [Expect("items/intro.yaml", "irt: {model: 2pl, a: 1.2}", "error", "irt has no difficulty 'b'")]),
+    ("difficulty on a polytomous item",
+     [("items/intro.yaml", "a: 0.9, thresholds", "a: 0.9, b: 1, thresholds")],
+     [Expect("items/intro.yaml", "b: 1, thresholds", "error",
+             "a gpcm item has thresholds, not a difficulty 'b'")]),
+    ("polytomous model on a 0/1 item", [("items/deeper.yaml", "model: 3pl, a: 1.3, b: 0.1, c: 0.2",
+                                         "model: gpcm, a: 1.3, thresholds: [0.1]")],
+     [Expect("items/deeper.yaml", "model: gpcm, a: 1.3", "error",
+             "a gpcm model needs partial-credit scoring")]),
+    ("infinite difficulty", [("items/intro.yaml", "b: 0.2", "b: .inf")],
+     [Expect("items/intro.yaml", "b: .inf", "error", "difficulty is inf; it must be finite")]),
+    ("a nul character", [("pack.yaml", "title: Sample pack", "title: Sample\x00pack")],
+     [Expect("pack.yaml", "title:", "error", "contains a NUL character")]),
+]
+
+
+@pytest.mark.parametrize(("name", "edits", "expected"), MORE_CASES, ids=[c[0] for c in MORE_CASES])
+def test_more_rules_report_their_file_and_line(name: str, edits: list[tuple[str, str, str]],
+                                               expected: list[Expect]) -> None:
+    test_each_rule_reports_its_file_and_line(name, edits, expected)
+
+
+def test_broken_svg_is_an_error() -> None:
+    for data, fragment in ((b"<svg", "is not well-formed XML"),
+                           (b"<html xmlns='http://www.w3.org/1999/xhtml'/>", "is not an SVG image")):
+        issues = issues_of({**base_files(), "images/diagram.svg": data})
+        assert any(i.path == "images/diagram.svg" and fragment in i.message for i in issues), issues
