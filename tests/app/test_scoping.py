@@ -1,0 +1,73 @@
+"""Every endpoint, asked by a user of another institution about our objects, answers 404 (or 403)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import ModuleRow, Role
+from app.packstore import import_pack
+from tests.app import factories
+
+DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
+PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts.logout",
+          "learn.catalogue", "authoring.packs"}
+
+
+def test_no_endpoint_reveals_another_institutions_objects(
+    app: Flask, client: FlaskClient, db_session: Session
+) -> None:
+    ours = factories.institution(db_session)
+    learner = factories.user(db_session, ours, Role.LEARNER, email="ours@example.org")
+    version = import_pack(db_session, ours, DEMO, None).version
+    module = db_session.scalar(select(ModuleRow).where(ModuleRow.pack_version_id == version.id))
+    assert module is not None
+    client.post("/login", data={"email": learner.email, "password": factories.PASSWORD})
+    attempt_url = client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+    attempt_id = int(attempt_url.rsplit("/", 1)[1])
+    client.post("/logout")
+
+    theirs = factories.institution(db_session)
+    for role in Role:
+        email = f"their-{role.value}@example.org"
+        factories.user(db_session, theirs, role, email=email)
+        client.post("/login", data={"email": email, "password": factories.PASSWORD})
+        values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
+                  "position": 0, "path": "images/bar-chart.svg"}
+        checked = 0
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in PUBLIC:
+                continue
+            url = rule.build(values)[1]  # type: ignore[index]
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                response = client.open(url, method=method, data={"token": "x"})
+                assert response.status_code in (403, 404), (role, method, url, response.status_code)
+                checked += 1
+        assert checked >= 6
+        client.post("/logout")
+    # and nothing of ours shows in their catalogue
+    client.post("/login", data={"email": "their-learner@example.org", "password": factories.PASSWORD})
+    assert "Data literacy" not in client.get("/learn/").data.decode()
+
+
+def test_a_learner_cannot_see_or_answer_a_classmates_attempt(
+    client: FlaskClient, db_session: Session
+) -> None:
+    inst = factories.institution(db_session)
+    ann = factories.user(db_session, inst, Role.LEARNER, email="ann@example.org")
+    factories.user(db_session, inst, Role.LEARNER, email="bob@example.org")
+    version = import_pack(db_session, inst, DEMO, None).version
+    module = db_session.scalar(select(ModuleRow).where(ModuleRow.pack_version_id == version.id))
+    assert module is not None
+    client.post("/login", data={"email": ann.email, "password": factories.PASSWORD})
+    attempt_url = client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+    client.post("/logout")
+    client.post("/login", data={"email": "bob@example.org", "password": factories.PASSWORD})
+    assert client.get(attempt_url).status_code == 404
+    assert client.post(f"{attempt_url}/responses", data={"token": "x"}).status_code == 404
+    # a learner cannot reach the authoring pages
+    assert client.get("/author/packs").status_code == 403
