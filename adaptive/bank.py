@@ -8,9 +8,9 @@ likelihoods) work on one model group at a time.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,8 @@ from .errors import InvalidItemParameters
 from .types import BoolArray, FloatArray, IntArray
 
 __all__ = ["ItemBank", "ItemParameters"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,30 +383,44 @@ class ItemBank:
         out[d] = irt.dichotomous_max_information(self.a[d], self.c[d])
         return out
 
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """Return ``build()`` computed once per bank under ``key`` (banks are immutable).
+
+        Derived arrays (the information order, per-tag masks) are built on first use and shared by
+        every request that uses the bank.
+        """
+        try:
+            return self._cache[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value
+
     def information_order(self) -> tuple[IntArray, FloatArray]:
         """Item positions sorted by :meth:`max_information`, descending, and the sorted bounds.
 
         Computed once per bank: the exact maximum-information search walks this order and stops as
         soon as no remaining item can beat the best one found.
         """
-        if "order" not in self._cache:
+        def build() -> tuple[IntArray, FloatArray]:
             bound = self.max_information()
             order = np.argsort(-bound, kind="stable").astype(np.intp)
             sorted_bound = bound[order]
             order.setflags(write=False)
             sorted_bound.setflags(write=False)
-            self._cache["order"] = (order, sorted_bound)
-        return self._cache["order"]  # type: ignore[no-any-return]
+            return order, sorted_bound
+
+        return self.memo("order", build)
 
     def information_rank(self) -> IntArray:
         """Position of each item in :meth:`information_order` (its inverse permutation)."""
-        if "rank" not in self._cache:
+        def build() -> IntArray:
             order, _ = self.information_order()
             rank = np.empty_like(order)
             rank[order] = np.arange(order.size, dtype=np.intp)
             rank.setflags(write=False)
-            self._cache["rank"] = rank
-        return self._cache["rank"]  # type: ignore[no-any-return]
+            return rank
+
+        return self.memo("rank", build)
 
     def information_block(self, theta: float, start: int, stop: int) -> FloatArray:
         """Information at ``theta`` of the items ``information_order()[0][start:stop]``, ``(stop - start,)``.
@@ -412,12 +428,12 @@ class ItemBank:
         For 2PL/1PL banks the parameters are kept in walk order, so a block is a contiguous slice.
         """
         if self.all_dichotomous and not self._guessing:
-            ordered = self._cache.get("ordered_ab")
-            if ordered is None:
+            def build() -> tuple[FloatArray, FloatArray, FloatArray]:
                 order, _ = self.information_order()
-                ordered = self._cache["ordered_ab"] = (
-                    np.ascontiguousarray(self.a[order]), np.ascontiguousarray(self.b[order]),
-                    np.ascontiguousarray(self.a[order] ** 2))
+                a = np.ascontiguousarray(self.a[order])
+                return a, np.ascontiguousarray(self.b[order]), a * a
+
+            ordered = self.memo("ordered_ab", build)
             a, b, a2 = ordered
             s = expit(a[start:stop] * (theta - b[start:stop]))
             return a2[start:stop] * s * (1.0 - s)  # type: ignore[no-any-return]

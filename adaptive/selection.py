@@ -243,14 +243,15 @@ class ContentBalanced:
 
     def masks(self, bank: ItemBank) -> dict[str, BoolArray]:
         """Item mask per tag value (cached on the bank)."""
-        key = f"content:{self.tag}"
-        if key not in bank._cache:
-            if self.tag not in bank.tags:
-                msg = f"content balancing needs the item tag {self.tag!r}, which the bank lacks"
-                raise AdaptiveError(msg)
+        if self.tag not in bank.tags:
+            msg = f"content balancing needs the item tag {self.tag!r}, which the bank lacks"
+            raise AdaptiveError(msg)
+
+        def build() -> dict[str, BoolArray]:
             values = np.array([v if v is not None else "" for v in bank.tags[self.tag]])
-            bank._cache[key] = {value: values == value for value in set(values.tolist())}
-        return bank._cache[key]  # type: ignore[no-any-return]
+            return {value: values == value for value in set(values.tolist())}
+
+        return bank.memo(f"content:{self.tag}", build)
 
     def select(
         self, bank: ItemBank, theta: float, blocked: IntArray, allowed: BoolArray | None,

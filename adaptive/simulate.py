@@ -6,7 +6,7 @@ Everything random takes an explicit :class:`numpy.random.Generator`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -184,11 +184,8 @@ def simulate_cat(
 
         def respond(item_id: str, theta: float = theta, answers: FloatArray = answers) -> int:
             nonlocal given
-            j = bank.index(item_id)
-            p = bank.category_probabilities(theta, np.array([j]))[0, 0]
-            score = int((answers[given] > np.cumsum(p)).sum())
             given += 1
-            return score
+            return _draw(bank, theta, item_id, float(answers[given - 1]))
 
         seed = int(rng.integers(2**31))
         t0 = time.perf_counter()
@@ -286,8 +283,12 @@ def sympson_hetter_control(
     return {bank.ids[j]: float(k[j]) for j in np.flatnonzero(k < 1.0)}
 
 
-def _responder(bank: ItemBank, theta: float, rng: np.random.Generator) -> Any:
-    def respond(item_id: str) -> int:
-        p = bank.category_probabilities(theta, np.array([bank.index(item_id)]))[0, 0]
-        return int((rng.random() > np.cumsum(p)).sum())
-    return respond
+def _draw(bank: ItemBank, theta: float, item_id: str, u: float) -> int:
+    """The score at ``theta`` on an item for the uniform draw ``u`` (inverse-CDF sampling)."""
+    p = bank.category_probabilities(theta, np.array([bank.index(item_id)]))[0, 0]
+    return int((u > np.cumsum(p)).sum())
+
+
+def _responder(bank: ItemBank, theta: float, rng: np.random.Generator) -> Callable[[str], int]:
+    """A simulated examinee of ability ``theta`` answering as the model says."""
+    return lambda item_id: _draw(bank, theta, item_id, float(rng.random()))
