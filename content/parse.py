@@ -250,6 +250,10 @@ def _compose(text: str, path: str, limits: Limits) -> YamlDoc:
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # libyaml's own limit may trip while it scans ahead of us
+            raise _Stop(PackIssue(path, line, column, ERROR,
+                                  f"nesting is deeper than {limits.max_yaml_depth} levels",
+                                  "flatten the structure")) from None
         raise _Stop(PackIssue(path, line, column, ERROR, f"YAML syntax error: {problem}",
                               "check the indentation and quoting around this line")) from None
     except yaml.YAMLError as exc:

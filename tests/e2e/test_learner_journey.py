@@ -114,7 +114,7 @@ def test_sign_up_import_study_assess_resume(browser: Browser, live: LiveServer, 
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello, Sam Student")
 
     # reads a lesson
-    page.get_by_role("link", name="Catalogue").click()
+    page.get_by_role("link", name="Catalogue", exact=True).click()
     expect(page.get_by_role("heading", name="What you can study")).to_be_visible()
     assert axe_violations(page) == []
     shot(page, "catalogue")
