@@ -33,7 +33,7 @@ test: lint
 	$(BIN)/pytest
 	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null || \
 	  { echo "PostgreSQL is not reachable at $(PG_URL): start it, set PG_URL, or run 'make test-sqlite'"; exit 1; }
-	THETAPATH_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/app
+	THETAPATH_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/app tests/e2e
 
 test-sqlite: lint
 	$(BIN)/pytest

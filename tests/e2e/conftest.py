@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app, db
+from app.db import make_engine
 from app.demo import ensure_demo
 from app.migrate import upgrade
 
+POSTGRES = os.environ.get("THETAPATH_TEST_DATABASE_URL", "")
 CHROMIUM = os.environ.get("THETAPATH_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = Path(os.environ.get("THETAPATH_ARTIFACTS", ROOT / "build" / "e2e"))
@@ -35,9 +38,8 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - .ci/run installs it
 class LiveServer:
     """The app in a background thread; ``url`` is its base address."""
 
-    def __init__(self, app: Flask, database: Path) -> None:
+    def __init__(self, app: Flask) -> None:
         self.app = app
-        self.database = database
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -55,14 +57,23 @@ class LiveServer:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A demo institution with its accounts (no content yet: the instructor imports it in a test)."""
     folder = tmp_path_factory.mktemp("e2e")
-    app = create_app({"SECRET_KEY": "e2e-secret", "DATABASE_URL": f"sqlite:///{folder / 'e2e.sqlite'}",
+    url = f"sqlite:///{folder / 'e2e.sqlite'}"
+    if POSTGRES:  # the same journey on PostgreSQL, in a database of its own
+        admin = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS thetapath_e2e WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE thetapath_e2e"))
+        admin.dispose()
+        url = POSTGRES.rsplit("/", 1)[0] + "/thetapath_e2e"
+    app = create_app({"SECRET_KEY": "e2e-secret", "DATABASE_URL": url,
                       "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
     with app.extensions["thetapath.engine"].begin() as conn:
         upgrade(conn)
     with app.app_context():
         ensure_demo(db.session(), with_pack=False)
-    with LiveServer(app, folder / "e2e.sqlite") as server:
+    with LiveServer(app) as server:
         yield server
+    app.extensions["thetapath.engine"].dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import text
 
 from app import db
 from app.demo import ensure_demo
@@ -30,11 +30,13 @@ def sign_in(page: Page, live: LiveServer, email: str, password: str) -> None:
 
 
 def pending(live: LiveServer, email: str) -> Item:
-    with sqlite3.connect(live.database) as conn:
-        row = conn.execute(
+    """The item on screen, read from the database (the page itself never says which it is)."""
+    with live.app.extensions["thetapath.engine"].connect() as conn:
+        state = conn.execute(text(
             "select a.state from attempt a join user_account u on u.id = a.user_id "
-            "where u.email = ? and a.status = 'active' order by a.id desc limit 1", (email,)).fetchone()
-    return ITEMS[json.loads(row[0])["pending"]]
+            "where u.email = :email and a.status = 'active' order by a.id desc limit 1"),
+            {"email": email}).scalar_one()
+    return ITEMS[(json.loads(state) if isinstance(state, str) else state)["pending"]]
 
 
 def answer(page: Page, item: Item, right: bool) -> None:
