@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from adaptive import CatPolicy, CatState, CatStep, ItemBank, PolicySettings
 from app.authz import Principal
 from app.db import utcnow
-from app.models import Attempt, AttemptStatus, ModuleRow, PackVersion, Response
+from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, markdown, module_bank
 from content import InvalidAnswer, Item, score
 
@@ -223,7 +223,12 @@ def _present(attempt: Attempt, state: CatState, step: CatStep, policy: CatPolicy
     return state
 
 
-def _finish(attempt: Attempt, step: CatStep) -> None:
+def _finish(session: Session, attempt: Attempt, step: CatStep, pack_version_id: int) -> None:
+    """Close the attempt and add the result to the learner's history for its competency."""
+    session.add(AbilityRecord(
+        user_id=attempt.user_id, institution_id=attempt.institution_id, pack_version_id=pack_version_id,
+        competency=attempt.competency, theta=step.estimate.theta, se=step.estimate.se,
+        mastery=step.mastery, attempt_id=attempt.id))
     attempt.status = AttemptStatus.COMPLETED
     attempt.pending_token = None
     attempt.theta = step.estimate.theta
@@ -260,7 +265,7 @@ def start(session: Session, who: Principal, module_id: int) -> int:
     session.flush()
     step = policy.step(bank, state, state.rng())
     if step.done:  # nothing to ask (cannot happen with a non-empty bank, kept for safety)
-        _finish(attempt, step)
+        _finish(session, attempt, step, module.pack_version_id)
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()
@@ -360,7 +365,7 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
                          seconds=None if seconds is None or not math.isfinite(seconds) else seconds,
                          token=token))
     if step.done:
-        _finish(attempt, step)
+        _finish(session, attempt, step, ctx.version.id)
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal
-from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow
+from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,36 @@ def resume_cards(session: Session, who: Principal, limit: int = 8) -> list[Resum
             cards[module_id] = ResumeCard(module_id, title, "studying", None, seen)
     order = {"assessment in progress": 0, "studying": 1, "assessed": 2}
     return sorted(cards.values(), key=lambda c: (order[c.what], -c.when.timestamp()))[:limit]
+
+
+@dataclass(frozen=True)
+class CompetencyLine:
+    """The latest estimate of one competency, on the 0–100 scale, with how many estimates came before."""
+
+    competency: str
+    score: int
+    low: int
+    high: int
+    mastery: str | None
+    history: int
+    when: datetime
+
+
+def competency_lines(session: Session, who: Principal) -> list[CompetencyLine]:
+    """The learner's latest estimate per competency (the full history stays in the database)."""
+    from app.assess.services import result_view
+
+    records = session.scalars(select(AbilityRecord).where(
+        AbilityRecord.user_id == who.user_id, AbilityRecord.institution_id == who.institution_id)
+        .order_by(AbilityRecord.id))
+    latest: dict[str, AbilityRecord] = {}
+    counts: dict[str, int] = {}
+    for record in records:
+        latest[record.competency] = record
+        counts[record.competency] = counts.get(record.competency, 0) + 1
+    lines = []
+    for competency, record in sorted(latest.items()):
+        view = result_view(record.theta, record.se, 0.0, record.mastery, 0)
+        lines.append(CompetencyLine(competency, view.score, view.low, view.high, record.mastery,
+                                    counts[competency], record.created_at))
+    return lines

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .accounts import Institution, Membership, Role, User
-from .learning import Attempt, AttemptStatus, LessonVisit, Response
+from .learning import AbilityRecord, Attempt, AttemptStatus, LessonVisit, Response
 from .packs import ModuleRow, Pack, PackVersion
 
 __all__ = [
+    "AbilityRecord",
     "Attempt",
     "AttemptStatus",
     "Institution",

@@ -88,3 +88,22 @@ class Response(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     attempt: Mapped[Attempt] = relationship(back_populates="responses")
+
+
+class AbilityRecord(Base):
+    """A learner's estimate of one competency at one moment; the rows over time are its history."""
+
+    __tablename__ = "ability_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    pack_version_id: Mapped[int] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
+    competency: Mapped[str] = mapped_column(String(64))
+    theta: Mapped[float] = mapped_column(Float)
+    se: Mapped[float] = mapped_column(Float)
+    mastery: Mapped[str | None] = mapped_column(String(16))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive import PolicySettings, replay
-from app.models import Attempt, AttemptStatus, Institution, ModuleRow, Response, Role
+from app.models import AbilityRecord, Attempt, AttemptStatus, Institution, ModuleRow, Response, Role
 from app.packstore import PackConflict, content_of, import_pack, module_bank
 from content import ContentPack, Item, PackInvalid, load_pack
 from tests.app import factories
@@ -156,6 +156,10 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
     assert state.estimate is not None
     assert state.estimate.theta == pytest.approx(stored[-1].theta, abs=1e-12)
     assert attempt.theta == pytest.approx(stored[-1].theta, abs=1e-12)
+    # the estimate joins the learner's history for the competency, and the dashboard shows it
+    record = db_session.scalar(select(AbilityRecord).where(AbilityRecord.attempt_id == attempt_id))
+    assert record is not None and record.theta == attempt.theta and record.competency == attempt.competency
+    assert "Where you stand" in client.get("/").data.decode()
 
 
 def test_incomplete_answers_are_explained_and_write_nothing(
