@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite lint setup bench clean
+.PHONY: demo test test-sqlite lint setup bench clean chromium
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,13 +29,19 @@ lint: $(STAMP)
 # PostgreSQL for the second run of the database tests (trust auth on this kind of machine)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-test: lint
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends chromium; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
+test: lint chromium
 	$(BIN)/pytest
 	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null || \
 	  { echo "PostgreSQL is not reachable at $(PG_URL): start it, set PG_URL, or run 'make test-sqlite'"; exit 1; }
 	THETAPATH_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/app tests/e2e
 
-test-sqlite: lint
+test-sqlite: lint chromium
 	$(BIN)/pytest
 
 bench: $(STAMP)
