@@ -28,6 +28,7 @@ from content import (
     PackUnreadable,
     check_pack,
     export_pack,
+    pack_from_qti,
 )
 
 __all__ = ["pack"]
@@ -177,3 +178,47 @@ def export_command(source: str, out: Path, institution_slug: str | None) -> None
     except PackInvalid as exc:  # pragma: no cover - a validated pack always exports
         _fail(str(exc), 1)
     click.echo(f"{out}: {_summary(content)}")
+
+
+@pack.command("from-qti")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--id", "pack_id", required=True, help="The new pack's id.")
+@click.option("--title", required=True, help="The new pack's title.")
+@click.option("--competency", "competency_id", default="imported", show_default=True,
+              help="Id of the one competency the items measure.")
+@click.option("--competency-title", default=None, help="Its title (default: the pack's title).")
+@click.option("--module-title", default=None, help="The module's title (default: the pack's title).")
+@click.option("--level", type=click.Choice(["easy", "medium", "hard"]), default="medium",
+              show_default=True, help="Provisional level of the (pilot) items.")
+@click.option("--language", default="en", show_default=True, help="BCP 47 language tag.")
+@click.option("--licence", default="NOASSERTION", show_default=True, help="SPDX licence id.")
+def from_qti_command(source: Path, out: Path, pack_id: str, title: str, competency_id: str,
+                     competency_title: str | None, module_title: str | None, level: str,
+                     language: str, licence: str) -> None:
+    """Import QTI 3.0 / 2.1 items (an item .xml, a package folder or .zip) into a new pack at OUT.
+
+    Problems are printed like 'pack validate' prints them. Exit 0 when every item was imported
+    (warnings may have been printed), 1 when some items could not be imported (the pack is written
+    without them; nothing is written when no item could be imported), 2 when SOURCE can't be read or
+    OUT can't be written.
+    """
+    try:
+        content, issues = pack_from_qti(
+            source, pack_id=pack_id, title=title, competency_id=competency_id,
+            competency_title=competency_title or title, module_title=module_title, level=level,
+            language=language, licence=licence)
+    except PackUnreadable as exc:
+        _fail(str(exc))
+    except PackInvalid as exc:
+        _print_issues(exc.issues)
+        _fail(f"{source}: nothing written: {len(exc.errors)} error(s), {len(exc.warnings)} warning(s)", 1)
+    _print_issues(tuple(sorted(issues, key=PackIssue.sort_key)))
+    try:
+        export_pack(content, out)
+    except (FileExistsError, OSError) as exc:
+        _fail(f"{out}: cannot be written ({exc})")
+    n_errors = sum(1 for issue in issues if issue.is_error)
+    click.echo(f"{out}: {_summary(content)}; {n_errors} error(s), {len(issues) - n_errors} warning(s)",
+               err=True)
+    sys.exit(1 if n_errors else 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scipy.stats import norm
@@ -375,5 +375,4 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
         session.rollback()
         msg = "That answer was already recorded; here is where you are now."
         raise AlreadyAnswered(msg) from None
-    current = view(session, who, attempt.id)
-    return AttemptView(**{**current.__dict__, "feedback": _feedback(item, answer, points, pilot)})
+    return replace(view(session, who, attempt.id), feedback=_feedback(item, answer, points, pilot))

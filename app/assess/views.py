@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -53,7 +55,6 @@ def respond(attempt_id: int) -> ResponseReturnValue:
         current = services.view(session, who, attempt_id, notice=str(err))
         return render("assess/attempt.html", block="item_panel", view=current), 409
     except services.AssessError as err:
-        current = services.view(session, who, attempt_id)
-        current = services.AttemptView(**{**current.__dict__, "errors": (str(err),)})
+        current = replace(services.view(session, who, attempt_id), errors=(str(err),))
         return render("assess/attempt.html", block="item_panel", view=current), 422
     return render("assess/attempt.html", block="item_panel", view=view)
