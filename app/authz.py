@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy.orm import Session
 
-from app import db
+from app.errors import NotFound
 from app.models import Membership, Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,11 +59,14 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 T = TypeVar("T")
 
 
-def scoped_get(model: type[T], object_id: int, who: Principal, *, own: bool = False) -> T:
-    """Load ``model`` by id inside the principal's institution (and owned by them if ``own``); else 404."""
-    obj = db.session().get(model, object_id)
-    if obj is None or getattr(obj, "institution_id", None) != who.institution_id:
-        abort(404)
-    if own and getattr(obj, "user_id", None) != who.user_id:
-        abort(404)
+def scoped(session: Session, model: type[T], object_id: int, who: Principal, *, own: bool = False) -> T:
+    """Load ``model`` by id inside the principal's institution (and owned by them if ``own``).
+
+    Anything else raises NotFound, so the existence of other institutions' objects never leaks.
+    """
+    obj = session.get(model, object_id)
+    if (obj is None or getattr(obj, "institution_id", None) != who.institution_id
+            or (own and getattr(obj, "user_id", None) != who.user_id)):
+        msg = "There is nothing here, or it is not yours to see."
+        raise NotFound(msg)
     return obj

@@ -19,8 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive import CatPolicy, CatState, CatStep, ItemBank, PolicySettings
-from app.authz import Principal
+from app.authz import Principal, scoped
 from app.db import utcnow
+from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, markdown, module_bank
 from content import InvalidAnswer, Item, score
@@ -28,22 +29,14 @@ from content import InvalidAnswer, Item, score
 Z95 = 1.959963984540054
 
 
-class AssessError(ValueError):
-    """A learner-facing problem: the message says what happened and what to do."""
-
-    status = 422
+class AssessError(ServiceError):
+    """A learner-facing problem with an answer: the message says what happened and what to do."""
 
 
 class AlreadyAnswered(AssessError):
     """The answer was already recorded (double submit, back button, second tab)."""
 
     status = 409
-
-
-class NotFound(AssessError):
-    """Nothing of the caller's at this address."""
-
-    status = 404
 
 
 # ------------------------------------------------------------------------------------------ views
@@ -110,23 +103,11 @@ class AttemptView:
 
 
 # --------------------------------------------------------------------------------------- helpers
-def _module(session: Session, who: Principal, module_id: int) -> ModuleRow:
-    row = session.get(ModuleRow, module_id)
-    if row is None or row.institution_id != who.institution_id:
-        msg = "There is no such module here."
-        raise NotFound(msg)
-    return row
-
-
 def _attempt(session: Session, who: Principal, attempt_id: int, *, lock: bool = False) -> Attempt:
-    query = select(Attempt).where(Attempt.id == attempt_id)
+    """The caller's own attempt; with ``lock``, one answer at a time (a row lock on PostgreSQL)."""
     if lock:
-        query = query.with_for_update()
-    attempt = session.scalar(query)
-    if attempt is None or attempt.institution_id != who.institution_id or attempt.user_id != who.user_id:
-        msg = "There is no such assessment of yours."
-        raise NotFound(msg)
-    return attempt
+        session.scalar(select(Attempt).where(Attempt.id == attempt_id).with_for_update())
+    return scoped(session, Attempt, attempt_id, who, own=True)
 
 
 def _settings(pack_settings: Any, n_items: int) -> PolicySettings:
@@ -241,7 +222,7 @@ def _finish(session: Session, attempt: Attempt, step: CatStep, pack_version_id: 
 # --------------------------------------------------------------------------------------- actions
 def start(session: Session, who: Principal, module_id: int) -> int:
     """Start the module's assessment, or return the learner's unfinished one (resume anywhere)."""
-    module = _module(session, who, module_id)
+    module = scoped(session, ModuleRow, module_id, who)
     active = session.scalar(select(Attempt.id).where(
         Attempt.user_id == who.user_id, Attempt.module_id == module.id,
         Attempt.status == AttemptStatus.ACTIVE))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
@@ -20,12 +20,7 @@ bp = Blueprint("assess", __name__, url_prefix="/assess", template_folder="templa
 @login_required
 def start(module_id: int) -> ResponseReturnValue:
     """Start (or resume) the module's adaptive assessment."""
-    try:
-        attempt_id = services.start(db.session(), principal(), module_id)
-    except services.NotFound:
-        abort(404)
-    except services.AssessError as err:
-        abort(422, str(err))
+    attempt_id = services.start(db.session(), principal(), module_id)
     return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
 
 
@@ -33,10 +28,7 @@ def start(module_id: int) -> ResponseReturnValue:
 @login_required
 def attempt(attempt_id: int) -> ResponseReturnValue:
     """Show the question on screen, or the result."""
-    try:
-        view = services.view(db.session(), principal(), attempt_id)
-    except services.NotFound:
-        abort(404)
+    view = services.view(db.session(), principal(), attempt_id)
     return render("assess/attempt.html", block="item_panel", view=view)
 
 
@@ -49,8 +41,6 @@ def respond(attempt_id: int) -> ResponseReturnValue:
     form = {key: request.form.getlist(key) for key in request.form if key not in ("csrf_token", "token")}
     try:
         view = services.submit(session, who, attempt_id, request.form.get("token", ""), form)
-    except services.NotFound:
-        abort(404)
     except services.AlreadyAnswered as err:
         current = services.view(session, who, attempt_id, notice=str(err))
         return render("assess/attempt.html", block="item_panel", view=current), 409

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.assess.services import NotFound, ResultView, result_view
-from app.authz import Principal
+from app.assess.services import ResultView, result_view
+from app.authz import Principal, scoped
 from app.db import utcnow
+from app.errors import NotFound
 from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
 from app.packstore import content_of, lesson_html, markdown
 from content import Asset
@@ -105,17 +106,9 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
     return cards
 
 
-def _module_row(session: Session, who: Principal, module_id: int) -> ModuleRow:
-    row = session.get(ModuleRow, module_id)
-    if row is None or row.institution_id != who.institution_id:
-        msg = "There is no such module here."
-        raise NotFound(msg)
-    return row
-
-
 def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
     """A module's outcomes, lessons (read or not) and assessment status."""
-    row = _module_row(session, who, module_id)
+    row = scoped(session, ModuleRow, module_id, who)
     module = content_of(session, row.pack_version).module(row.key)
     read = set(session.scalars(select(LessonVisit.position).where(
         LessonVisit.user_id == who.user_id, LessonVisit.module_id == row.id)))
@@ -140,7 +133,7 @@ def lesson_page(session: Session, who: Principal, module_id: int, position: int,
 
     Images point at ``{asset_prefix}{version id}/{path in the pack}``.
     """
-    row = _module_row(session, who, module_id)
+    row = scoped(session, ModuleRow, module_id, who)
     pack = content_of(session, row.pack_version)
     module = pack.module(row.key)
     if not 0 <= position < len(module.lessons):
@@ -166,10 +159,7 @@ def lesson_page(session: Session, who: Principal, module_id: int, position: int,
 
 def asset(session: Session, who: Principal, version_id: int, path: str) -> Asset:
     """An image or other file of a pack version of the caller's institution."""
-    version = session.get(PackVersion, version_id)
-    if version is None or version.institution_id != who.institution_id:
-        msg = "There is no such file here."
-        raise NotFound(msg)
+    version = scoped(session, PackVersion, version_id, who)
     for item in content_of(session, version).assets:
         if item.path == path:
             return item

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, url_for
+from flask import Blueprint, Response, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from app import db
-from app.assess.services import NotFound
 from app.authz import principal
 from app.learn import services
 from app.web.htmx import render
@@ -26,22 +25,15 @@ def catalogue() -> ResponseReturnValue:
 @login_required
 def module(module_id: int) -> ResponseReturnValue:
     """Show a module: outcomes, lessons, assessment."""
-    try:
-        page = services.module_page(db.session(), principal(), module_id)
-    except NotFound:
-        abort(404)
-    return render("learn/module.html", page=page)
+    return render("learn/module.html", page=services.module_page(db.session(), principal(), module_id))
 
 
 @bp.route("/modules/<int:module_id>/lessons/<int:position>")
 @login_required
 def lesson(module_id: int, position: int) -> ResponseReturnValue:
     """Show a lesson and remember it was read."""
-    try:
-        page = services.lesson_page(db.session(), principal(), module_id, position,
-                                    asset_prefix=url_for("learn.catalogue") + "assets/")
-    except NotFound:
-        abort(404)
+    page = services.lesson_page(db.session(), principal(), module_id, position,
+                                asset_prefix=url_for("learn.catalogue") + "assets/")
     return render("learn/lesson.html", page=page)
 
 
@@ -49,10 +41,7 @@ def lesson(module_id: int, position: int) -> ResponseReturnValue:
 @login_required
 def asset(version_id: int, path: str) -> ResponseReturnValue:
     """Serve a pack's image; SVG is sandboxed so nothing in it can run."""
-    try:
-        item = services.asset(db.session(), principal(), version_id, path)
-    except NotFound:
-        abort(404)
+    item = services.asset(db.session(), principal(), version_id, path)
     response = Response(item.data, mimetype=item.media_type)
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     response.headers["Cache-Control"] = "private, max-age=3600"

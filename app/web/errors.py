@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.errors import ServiceError
 from app.web.htmx import is_htmx
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError) -> ResponseReturnValue:
         return _page(400, "The form expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(ServiceError)
+    def _service(err: ServiceError) -> ResponseReturnValue:
+        return _page(err.status, str(err) or None)
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> ResponseReturnValue:
