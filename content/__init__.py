@@ -16,6 +16,9 @@ Model
     :class:`adaptive.ItemParameters` (provisional ones for pilot items).
 Items
     :data:`ITEM_TYPES`, :func:`score` (server-side scoring of a learner's answer).
+QTI import
+    :func:`read_qti` (QTI 3.0 / 2.1 items and packages → a :class:`QtiImport` of items, images and
+    issues), :func:`pack_from_qti` (the same, wrapped in a minimal valid pack).
 Rendering
     :func:`render_markdown` (sanitised HTML).
 Errors
@@ -45,6 +48,7 @@ from .model import (
     Lesson,
     Module,
 )
+from .qti import QtiImport, pack_from_qti, read_qti
 from .render import render_markdown
 
 __all__ = [
@@ -70,12 +74,15 @@ __all__ = [
     "PackInvalid",
     "PackIssue",
     "PackUnreadable",
+    "QtiImport",
     "canonical_files",
     "check_pack",
     "content_hash",
     "export_pack",
     "get_type",
     "load_pack",
+    "pack_from_qti",
+    "read_qti",
     "render_markdown",
     "score",
 ]
