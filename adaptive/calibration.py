@@ -29,7 +29,9 @@ Estimation. The E-step forms the learners × nodes log-likelihood as one sparse 
 maximises, for all items at once, :math:`\sum_q \sum_k \bar r_{jkq} \log P_{jk}(\theta_q)` plus the log
 prior by vectorised Fisher scoring (exact Newton for the 2PL) with step halving. The EM map is
 accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3, with a monotonicity safeguard on the
-log-posterior). Convergence: the largest absolute change of any estimated parameter (in the
+log-posterior). Everything runs in float64: with the E-step reduced to two sparse products per
+iteration, float32 was not needed (5 M responses of 100,000 learners calibrate in well under 30 s).
+Convergence: the largest absolute change of any estimated parameter (in the
 estimation parametrisation: :math:`a`, intercept :math:`d`, :math:`\operatorname{logit} c`,
 thresholds) over one plain EM step is below ``tol``.
 
@@ -44,6 +46,7 @@ observed information at convergence,
 (``se_method="xpd-block"``, which ignores the small covariances between items). The SE of a
 difficulty :math:`b = -d/a` follows by the delta method,
 :math:`\nabla b = (d/a^2, -1/a)`, and of :math:`c` by :math:`c(1-c)\,\mathrm{SE}(\operatorname{logit} c)`.
+Anchors have no SEs, and with anchors the ability mean and SD are treated as known in the SEs.
 
 Fixed-anchor calibration (FIPC). Items of an ``anchors`` bank that appear in the data keep their
 parameters; they fix the scale, so the mean and SD of the ability distribution, :math:`\mu` and
@@ -1183,7 +1186,9 @@ def calibrate(
     standard_errors : bool
         Compute SEs (cross-product information); False leaves them NaN.
     engine : str
-        ``"mml"`` (this module) or ``"pyirt"`` (see :func:`_calibrate_pyirt`; 2PL only).
+        ``"mml"`` (this module) or ``"pyirt"``: pyirt 0.3.4's EM for the 2PL only, converted by
+        :func:`from_pyirt_parameters`, with its bounds widened to :data:`PYIRT_ALPHA_BOUNDS` and
+        :data:`PYIRT_BETA_BOUNDS`, ``n_quadrature`` nodes, no anchors and no standard errors.
 
     Returns
     -------
