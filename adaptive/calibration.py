@@ -77,7 +77,8 @@ from scipy.special import expit, log_expit
 
 from . import irt
 from .bank import ItemBank, ItemParameters
-from .errors import CalibrationError, InvalidResponses
+from .errors import AdaptiveError, CalibrationError, InvalidResponses
+from .quadrature import normal_grid
 from .responses import ResponseData
 from .types import AbilityEstimate, BoolArray, FloatArray, IntArray
 
@@ -309,13 +310,13 @@ def normal_quadrature(n_quadrature: int = 61, bound: float = 6.0) -> tuple[Float
     r"""Equally spaced nodes on ``[-bound, bound]`` with normalised N(0, 1) weights.
 
     .. math:: w_q = \frac{\phi(z_q)}{\sum_r \phi(z_r)}
+
+    (:func:`adaptive.quadrature.normal_grid`, the engine's one quadrature rule.)
     """
-    if n_quadrature < 5 or not (math.isfinite(bound) and bound > 0):
-        msg = f"need at least 5 quadrature points on a positive range, got {n_quadrature}, {bound}"
-        raise CalibrationError(msg)
-    nodes = np.linspace(-bound, bound, int(n_quadrature))
-    w = np.exp(-0.5 * nodes * nodes)
-    return nodes, w / w.sum()
+    try:
+        return normal_grid(int(n_quadrature), 0.0, 1.0, float(bound))
+    except AdaptiveError as exc:
+        raise CalibrationError(str(exc)) from None
 
 
 def from_pyirt_parameters(

@@ -22,6 +22,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from .bank import ItemBank
 from .errors import EstimationError
+from .quadrature import normal_grid
 from .types import AbilityEstimate, FloatArray
 
 __all__ = ["EAP", "MAP", "WLE", "Estimator", "estimator_from_name"]
@@ -31,17 +32,9 @@ DEFAULT_BOUND = 6.0
 
 
 @lru_cache(maxsize=64)
-def _grid(mean: float, sd: float, n_points: int, span: float) -> FloatArray:
-    """Quadrature nodes (read-only, shared): built once per setting, not per response."""
-    grid = np.linspace(mean - span * sd, mean + span * sd, n_points)
-    grid.setflags(write=False)
-    return grid
-
-
-@lru_cache(maxsize=64)
 def _log_prior(mean: float, sd: float, n_points: int, span: float) -> FloatArray:
-    z = (_grid(mean, sd, n_points, span) - mean) / sd
-    out = -0.5 * z * z
+    """Log prior weights on the grid (read-only; a constant away from the log density)."""
+    out = np.log(normal_grid(n_points, mean, sd, span)[1])
     out.setflags(write=False)
     return out
 
@@ -95,7 +88,7 @@ class EAP:
 
     def grid(self) -> FloatArray:
         """The quadrature nodes, ``(n_points,)`` (read-only)."""
-        return _grid(self.prior_mean, self.prior_sd, self.n_points, self.span)
+        return normal_grid(self.n_points, self.prior_mean, self.prior_sd, self.span)[0]
 
     def log_prior(self) -> FloatArray:
         """Unnormalised log prior density on the grid (read-only)."""

@@ -38,6 +38,7 @@ from scipy.stats import chi2
 from . import irt
 from .bank import ItemBank
 from .errors import AdaptiveError, InvalidResponses
+from .quadrature import normal_grid
 from .responses import ResponseData
 from .types import FloatArray, IntArray
 
@@ -162,17 +163,6 @@ def _response_probabilities(bank: ItemBank, pos: IntArray, theta: FloatArray) ->
             shifted = bank.thresholds[j, :k] - theta[mask][:, None]
             out[mask, : k + 1] = fn(0.0, bank.a[j], shifted)[0]
     return out
-
-
-def _normal_quadrature(n_points: int, mean: float, sd: float) -> tuple[FloatArray, FloatArray]:
-    """Equally spaced nodes over ``mean ± 6 sd`` with normalised normal-density weights."""
-    if not (n_points >= 5 and np.isfinite(mean) and np.isfinite(sd) and sd > 0):
-        msg = (f"quadrature needs n_points >= 5 and a normal N(mean, sd > 0); got {n_points}, "
-               f"N({mean}, {sd})")
-        raise AdaptiveError(msg)
-    nodes = np.linspace(mean - 6.0 * sd, mean + 6.0 * sd, n_points)
-    w = np.exp(-0.5 * ((nodes - mean) / sd) ** 2)
-    return nodes, w / w.sum()
 
 
 # ---------------------------------------------------------------------------- classical statistics
@@ -569,7 +559,7 @@ def sx2_item_fit(
                f"{responses.learners[short]!r} answered {int(answered[short])}")
         raise InvalidResponses(msg)
     _check_scores(responses, np.ones(n_items, dtype=np.intp))
-    nodes, weights = _normal_quadrature(n_points, prior_mean, prior_sd)
+    nodes, weights = normal_grid(n_points, prior_mean, prior_sd)
 
     x = np.zeros((responses.n_learners, n_items))
     x[responses.person, responses.item] = responses.score
@@ -635,7 +625,7 @@ def marginal_reliability(
     n_points : int
         Quadrature nodes over ``prior_mean ± 6 prior_sd``.
     """
-    nodes, weights = _normal_quadrature(n_points, prior_mean, prior_sd)
+    nodes, weights = normal_grid(n_points, prior_mean, prior_sd)
     sel = None if items is None else np.asarray(items, dtype=np.intp)
     info = bank.test_information(nodes, sel)
     var = prior_sd * prior_sd
