@@ -57,7 +57,7 @@ def sign_up(session: Session, *, name: str, email: str, password: str, instituti
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user with these credentials, or None (same work either way)."""
-    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    user: User | None = session.scalar(select(User).where(User.email == normalise_email(email)))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerifyMismatchError, InvalidHashError):

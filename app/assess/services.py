@@ -24,7 +24,7 @@ from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, markdown, module_bank
-from content import InvalidAnswer, Item, score
+from content import AssessmentSettings, InvalidAnswer, Item, score
 
 Z95 = 1.959963984540054
 
@@ -110,7 +110,7 @@ def _attempt(session: Session, who: Principal, attempt_id: int, *, lock: bool = 
     return scoped(session, Attempt, attempt_id, who, own=True)
 
 
-def _settings(pack_settings: Any, n_items: int) -> PolicySettings:
+def _settings(pack_settings: AssessmentSettings, n_items: int) -> PolicySettings:
     """The engine's policy from the pack's assessment settings for the module's competency."""
     max_items = min(int(pack_settings.max_items), n_items)
     return PolicySettings(
@@ -259,12 +259,12 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
     attempt = _attempt(session, who, attempt_id)
     ctx = _context(session, attempt)
     state = CatState.from_json(attempt.state)
-    base = {"attempt_id": attempt.id, "module_id": ctx.module.id, "module_title": ctx.module.title,
-            "answered": len(state.items), "max_items": ctx.settings.max_items, "notice": notice}
+    base = AttemptView(attempt_id=attempt.id, module_id=ctx.module.id, module_title=ctx.module.title,
+                       answered=len(state.items), max_items=ctx.settings.max_items, notice=notice)
     if attempt.status is AttemptStatus.COMPLETED:
-        return AttemptView(**base, result=_result(attempt, ctx))
+        return replace(base, result=_result(attempt, ctx))
     assert state.pending is not None
-    return AttemptView(**base, item=_item_view(attempt, ctx.items[state.pending], len(state.items) + 1))
+    return replace(base, item=_item_view(attempt, ctx.items[state.pending], len(state.items) + 1))
 
 
 def _result(attempt: Attempt, ctx: _Context) -> ResultView:
