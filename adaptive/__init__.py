@@ -26,6 +26,14 @@ Calibration and statistics
 Simulation
     :func:`synthetic_bank`, :func:`simulate_cat`, :func:`linear_test`,
     :func:`sympson_hetter_control`.
+Learning paths (:mod:`adaptive.pathing`)
+    :class:`CompetencyGraph` (validated prerequisite DAG), :class:`Evidence` and :class:`LearnerModel`
+    (per-competency estimates and mastery decisions with history), :class:`PathInputs` →
+    :func:`recommend` / :func:`decide` (:class:`PathDecision`, replayed by :func:`replay_decision`),
+    :func:`plan_path`, :func:`dashboard`; :func:`placement_policy` and :func:`placement_outcome`;
+    :class:`TestOutSettings` and :func:`testout_allowed`; :class:`ReviewSettings`,
+    :func:`decayed_estimate`, :func:`review_due_at`, :func:`due_reviews`, :func:`review_settings`;
+    :func:`evidence_from_test`; :func:`simulate_walk` for seeded path simulations.
 
 Errors are :class:`AdaptiveError` and its children; each names the item and the field involved.
 """
@@ -44,6 +52,33 @@ from .errors import (
     NoItemsAvailable,
 )
 from .estimation import EAP, MAP, WLE, Estimator
+from .pathing import (
+    CompetencyGraph,
+    Evidence,
+    LearnerModel,
+    ModuleSpec,
+    PathDecision,
+    PathInputs,
+    PlacementSettings,
+    Recommendation,
+    ReviewSettings,
+    TestOutAttempt,
+    TestOutSettings,
+    dashboard,
+    decayed_estimate,
+    decide,
+    due_reviews,
+    evidence_from_test,
+    placement_outcome,
+    placement_policy,
+    plan_path,
+    recommend,
+    replay_decision,
+    review_due_at,
+    review_settings,
+    simulate_walk,
+    testout_allowed,
+)
 from .responses import ResponseData, read_responses_csv
 from .selection import ContentBalanced, MaxInfo, Randomesque, SympsonHetter
 from .simulate import (
@@ -75,35 +110,60 @@ __all__ = [
     "CatPolicy",
     "CatState",
     "CatStep",
+    "CompetencyGraph",
     "ContentBalanced",
     "EstimationError",
     "Estimator",
+    "Evidence",
     "InvalidItemParameters",
     "InvalidResponses",
     "ItemBank",
     "ItemParameters",
+    "LearnerModel",
     "Mastery",
     "MaxInfo",
+    "ModuleSpec",
     "NoItemsAvailable",
+    "PathDecision",
+    "PathInputs",
+    "PlacementSettings",
     "PolicySettings",
     "Priors",
     "Randomesque",
+    "Recommendation",
     "ResponseData",
+    "ReviewSettings",
     "SimulationResult",
     "SympsonHetter",
+    "TestOutAttempt",
+    "TestOutSettings",
     "calibrate",
+    "dashboard",
+    "decayed_estimate",
+    "decide",
+    "due_reviews",
     "eap_scores",
+    "evidence_from_test",
     "information_curves",
     "item_fit",
     "item_statistics",
     "linear_test",
     "marginal_reliability",
+    "placement_outcome",
+    "placement_policy",
+    "plan_path",
     "read_responses_csv",
+    "recommend",
     "replay",
+    "replay_decision",
+    "review_due_at",
+    "review_settings",
     "run",
     "simulate_cat",
+    "simulate_walk",
     "sparse_responses",
     "sx2_item_fit",
     "sympson_hetter_control",
     "synthetic_bank",
+    "testout_allowed",
 ]
