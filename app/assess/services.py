@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive import CatPolicy, CatState, CatStep, ItemBank, PolicySettings
+from adaptive.pathing import RetryDecision, TestOutAttempt, TestOutSettings, testout_allowed
 from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import ServiceError
@@ -28,9 +29,19 @@ from content import AssessmentSettings, InvalidAnswer, Item, score
 
 Z95 = 1.959963984540054
 
+TESTOUT = TestOutSettings()
+"""Test-out: classification stop at the competency's cut (95 % interval), 3 to 20 items; after k
+failures in a row the next try waits min(2^(k-1), 30) days."""
+
 
 class AssessError(ServiceError):
     """A learner-facing problem with an answer: the message says what happened and what to do."""
+
+
+class TooSoon(ServiceError):
+    """A test-out was tried again before its waiting period ended."""
+
+    status = 429
 
 
 class AlreadyAnswered(AssessError):
@@ -95,6 +106,7 @@ class AttemptView:
     module_title: str
     answered: int
     max_items: int
+    kind: str = "assessment"
     item: ItemView | None = None
     feedback: FeedbackView | None = None
     result: ResultView | None = None
@@ -204,12 +216,19 @@ def _present(attempt: Attempt, state: CatState, step: CatStep, policy: CatPolicy
     return state
 
 
-def _finish(session: Session, attempt: Attempt, step: CatStep, pack_version_id: int) -> None:
-    """Close the attempt and add the result to the learner's history for its competency."""
+def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep,
+            pack_version_id: int) -> None:
+    """Close the attempt and add its evidence to the learner's history for the competency.
+
+    A passed test-out is recorded as recognition of prior learning: its evidence is the estimate, the
+    SE, the items answered, the time and the pack version.
+    """
+    items, _ = state.scored()
     session.add(AbilityRecord(
         user_id=attempt.user_id, institution_id=attempt.institution_id, pack_version_id=pack_version_id,
         competency=attempt.competency, theta=step.estimate.theta, se=step.estimate.se,
-        mastery=step.mastery, attempt_id=attempt.id))
+        mastery=step.mastery, source=attempt.kind, cut=float(attempt.policy.get("cut") or 0.0),
+        items=list(items), attempt_id=attempt.id))
     attempt.status = AttemptStatus.COMPLETED
     attempt.pending_token = None
     attempt.theta = step.estimate.theta
@@ -220,11 +239,21 @@ def _finish(session: Session, attempt: Attempt, step: CatStep, pack_version_id: 
 
 
 # --------------------------------------------------------------------------------------- actions
-def start(session: Session, who: Principal, module_id: int) -> int:
-    """Start the module's assessment, or return the learner's unfinished one (resume anywhere)."""
+def testout_retry(session: Session, who: Principal, module: ModuleRow) -> RetryDecision:
+    """Whether the learner may start a test-out of ``module`` now (a waiting period after failures)."""
+    finished = session.execute(select(Attempt.finished_at, Attempt.mastery).where(
+        Attempt.user_id == who.user_id, Attempt.module_id == module.id, Attempt.kind == "testout",
+        Attempt.status == AttemptStatus.COMPLETED)).all()
+    return testout_allowed(
+        [TestOutAttempt(f.timestamp(), m == "mastered") for f, m in finished if f is not None],
+        utcnow().timestamp(), TESTOUT)
+
+
+def start(session: Session, who: Principal, module_id: int, *, kind: str = "assessment") -> int:
+    """Start the module's assessment or test-out, or return the learner's unfinished one (resume)."""
     module = scoped(session, ModuleRow, module_id, who)
     active = session.scalar(select(Attempt.id).where(
-        Attempt.user_id == who.user_id, Attempt.module_id == module.id,
+        Attempt.user_id == who.user_id, Attempt.module_id == module.id, Attempt.kind == kind,
         Attempt.status == AttemptStatus.ACTIVE))
     if active is not None:
         return active
@@ -235,18 +264,25 @@ def start(session: Session, who: Principal, module_id: int) -> int:
     if not len(bank):
         msg = "This module has no questions to assess it yet."
         raise AssessError(msg)
-    settings = _settings(competency.assessment, int((~bank.pilot).sum()) or len(bank))
+    if kind == "testout":
+        retry = testout_retry(session, who, module)
+        if not retry.allowed:
+            msg = f"Not yet: {retry.reason}."
+            raise TooSoon(msg)
+        settings = TESTOUT.policy_settings(competency.assessment.cut)
+    else:
+        settings = _settings(competency.assessment, int((~bank.pilot).sum()) or len(bank))
     policy = settings.build()
     seed = secrets.randbits(31)
     state = policy.start(seed)
     attempt = Attempt(user_id=who.user_id, institution_id=who.institution_id, module_id=module.id,
-                      competency=competency.id, policy=settings.to_json(), seed=seed,
+                      competency=competency.id, kind=kind, policy=settings.to_json(), seed=seed,
                       state=state.to_json())
     session.add(attempt)
     session.flush()
     step = policy.step(bank, state, state.rng())
     if step.done:  # nothing to ask (cannot happen with a non-empty bank, kept for safety)
-        _finish(session, attempt, step, module.pack_version_id)
+        _finish(session, attempt, state, step, module.pack_version_id)
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()
@@ -260,7 +296,8 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
     ctx = _context(session, attempt)
     state = CatState.from_json(attempt.state)
     base = AttemptView(attempt_id=attempt.id, module_id=ctx.module.id, module_title=ctx.module.title,
-                       answered=len(state.items), max_items=ctx.settings.max_items, notice=notice)
+                       answered=len(state.items), max_items=ctx.settings.max_items, kind=attempt.kind,
+                       notice=notice)
     if attempt.status is AttemptStatus.COMPLETED:
         return replace(base, result=_result(attempt, ctx))
     assert state.pending is not None
@@ -346,7 +383,7 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
                          seconds=None if seconds is None or not math.isfinite(seconds) else seconds,
                          token=token))
     if step.done:
-        _finish(session, attempt, step, ctx.version.id)
+        _finish(session, attempt, state, step, ctx.version.id)
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()

@@ -24,6 +24,14 @@ def start(module_id: int) -> ResponseReturnValue:
     return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
 
 
+@bp.route("/modules/<int:module_id>/testout", methods=["POST"])
+@login_required
+def testout(module_id: int) -> ResponseReturnValue:
+    """Start (or resume) a test-out of the module: prove prior learning and skip it."""
+    attempt_id = services.start(db.session(), principal(), module_id, kind="testout")
+    return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
+
+
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int) -> ResponseReturnValue:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.assess.services import ResultView, result_view
+from app.assess.services import ResultView, result_view, testout_retry
 from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
 from app.packstore import content_of, lesson_html, markdown
+from app.paths import path_view
 from content import Asset
 
 
@@ -26,7 +28,9 @@ class ModuleCard:
     minutes: int | None
     lessons_read: int
     lessons: int
-    status: str  # "not started", "in progress", "assessed"
+    status: str  # "not started", "in progress", "assessed", "mastered"
+    recommended: bool = False
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class PackCard:
     version: str
     description_html: str
     modules: tuple[ModuleCard, ...]
+    recommended_title: str | None = None
+    recommended_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,10 @@ class ModulePage:
     last_result: ResultView | None
     last_attempt: int | None
     pack_title: str
+    mastered: bool = False
+    warnings: tuple[str, ...] = ()
+    testout_allowed: bool = True
+    testout_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,10 @@ class LessonPage:
     next: int | None
 
 
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
 def _latest_versions(session: Session, who: Principal) -> list[PackVersion]:
     newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id)
               .group_by(PackVersion.pack_id))
@@ -90,19 +104,28 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
         select(LessonVisit.module_id, func.count()).where(LessonVisit.user_id == who.user_id)
         .group_by(LessonVisit.module_id)).all())
     attempts: dict[int, str] = {}
-    for module_id, status in session.execute(
+    for module_id, attempt_status in session.execute(
             select(Attempt.module_id, Attempt.status).where(Attempt.user_id == who.user_id)):
-        if status is AttemptStatus.COMPLETED:
+        if attempt_status is AttemptStatus.COMPLETED:
             attempts[module_id] = "assessed"
         else:
             attempts.setdefault(module_id, "in progress")
     cards = []
     for version in _latest_versions(session, who):
-        modules = tuple(
-            ModuleCard(m.id, m.title, m.summary, m.minutes, read.get(m.id, 0), m.n_lessons,
-                       attempts.get(m.id, "in progress" if read.get(m.id) else "not started"))
-            for m in version.modules)
-        cards.append(PackCard(version.title, version.version, markdown(version.description), modules))
+        path = path_view(session, who, version)
+        modules = []
+        for m in version.modules:
+            rec = path.by_module.get(m.key)
+            status = ("mastered" if rec is None else
+                      attempts.get(m.id, "in progress" if read.get(m.id) else "not started"))
+            modules.append(ModuleCard(
+                m.id, m.title, m.summary, m.minutes, read.get(m.id, 0), m.n_lessons, status,
+                recommended=path.recommended is not None and path.recommended.module == m.key,
+                warnings=rec.warnings if rec is not None else ()))
+        best = next((c for c in modules if c.recommended), None)
+        cards.append(PackCard(version.title, version.version, markdown(version.description),
+                              tuple(modules), best.title if best else None,
+                              path.recommended.reason if path.recommended else None))
     return cards
 
 
@@ -115,7 +138,7 @@ def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
     attempts = list(session.scalars(select(Attempt).where(
         Attempt.user_id == who.user_id, Attempt.module_id == row.id).order_by(Attempt.id)))
     active = next((a.id for a in attempts if a.status is AttemptStatus.ACTIVE), None)
-    done = [a for a in attempts if a.status is AttemptStatus.COMPLETED]
+    done = [a for a in attempts if a.status is AttemptStatus.COMPLETED and a.kind == "assessment"]
     last = done[-1] if done else None
     result = None
     if last is not None and last.theta is not None and last.se is not None:
@@ -123,8 +146,16 @@ def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
         result = result_view(last.theta, last.se, cut, last.mastery,
                              len([p for p in last.state.get("pilot", []) if not p]))
     lessons = tuple(LessonLink(i, lesson.title, i in read) for i, lesson in enumerate(module.lessons))
+    path = path_view(session, who, row.pack_version)
+    rec = path.by_module.get(row.key)
+    retry = testout_retry(session, who, row)
     return ModulePage(row.id, row.title, row.summary, module.outcomes, lessons, active, result,
-                      last.id if last else None, row.pack_version.title)
+                      last.id if last else None, row.pack_version.title,
+                      mastered=rec is None, warnings=rec.warnings if rec else (),
+                      testout_allowed=retry.allowed,
+                      testout_note=None if retry.allowed else
+                      f"You can try the test-out again from {_when(retry.next_allowed_at)} "
+                      f"({retry.reason}).")
 
 
 def lesson_page(session: Session, who: Principal, module_id: int, position: int, *,

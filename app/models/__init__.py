@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from .accounts import Institution, Membership, Role, User
-from .learning import AbilityRecord, Attempt, AttemptStatus, LessonVisit, Response
+from .learning import (
+    AbilityRecord,
+    Attempt,
+    AttemptStatus,
+    LessonVisit,
+    PathDecisionRecord,
+    Response,
+)
 from .packs import ModuleRow, Pack, PackVersion
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "ModuleRow",
     "Pack",
     "PackVersion",
+    "PathDecisionRecord",
     "Response",
     "Role",
     "User",

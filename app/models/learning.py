@@ -46,6 +46,8 @@ class Attempt(Base):
         ForeignKey("institution.id", ondelete="CASCADE"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("pack_module.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(64))
+    # "assessment" (after study) or "testout" (recognition of prior learning)
+    kind: Mapped[str] = mapped_column(String(16), default="assessment", server_default="assessment")
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -105,5 +107,24 @@ class AbilityRecord(Base):
     theta: Mapped[float] = mapped_column(Float)
     se: Mapped[float] = mapped_column(Float)
     mastery: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="assessment", server_default="assessment")
+    cut: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    items: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PathDecisionRecord(Base):
+    """A path decision shown to a learner, with every input it was computed from (for exact replay)."""
+
+    __tablename__ = "path_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    pack_version_id: Mapped[int] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
+    # adaptive.pathing.PathDecision.to_json(): every input and the ranked output
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

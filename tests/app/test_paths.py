@@ -1,0 +1,99 @@
+"""Learning paths in the app: recommendations with reasons, test-out as recognition of prior learning."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adaptive.pathing import PathDecision, replay_decision
+from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PathDecisionRecord
+from content import ContentPack
+from tests.app.test_learning_flow import answer_for, pending_item, sign_in, world  # noqa: F401
+
+HX = {"HX-Request": "true"}
+
+
+def take(
+    client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack, right: bool
+) -> Attempt:
+    """Answer every question right (or wrong) until the attempt stops."""
+    for _ in range(60):
+        db_session.expire_all()
+        attempt = db_session.get(Attempt, attempt_id)
+        assert attempt is not None
+        if attempt.status is AttemptStatus.COMPLETED:
+            return attempt
+        item = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        r = client.post(f"/assess/attempts/{attempt_id}/responses",
+                        data={"token": token, **answer_for(item, right)}, headers=HX)
+        assert r.status_code == 200
+    msg = "the attempt never stopped"
+    raise AssertionError(msg)
+
+
+def test_the_catalogue_recommends_a_module_and_warns_about_missing_prerequisites(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    assert isinstance(pack, ContentPack)
+    sign_in(client, "flow-learner@example.org")
+    page = client.get("/learn/").data.decode()
+    roots = [c.id for c in pack.competencies if not c.prerequisites]
+    first = next(m for m in pack.modules if m.competencies[0] in roots)
+    assert f"Recommended next: {first.title}." in page
+    assert "builds on" in page or "not mastered" in page  # later modules carry a warning
+    stored = db_session.scalars(select(PathDecisionRecord)).all()
+    assert len(stored) == 1
+    # the stored decision replays exactly from its stored inputs
+    decision = PathDecision.from_json(stored[0].decision)
+    assert replay_decision(stored[0].decision).to_json() == decision.to_json() == stored[0].decision
+    client.get("/learn/")  # nothing changed: no new decision row
+    assert len(db_session.scalars(select(PathDecisionRecord)).all()) == 1
+
+
+def test_testing_out_recognises_prior_learning_and_moves_the_path_on(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    assert "Test out of this module" in client.get(f"/learn/modules/{module.id}").data.decode()
+    r = client.post(f"/assess/modules/{module.id}/testout")
+    assert r.status_code == 303
+    attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    attempt = take(client, db_session, attempt_id, pack, right=True)
+    assert attempt.kind == "testout" and attempt.mastery == "mastered"
+    assert 3 <= len(attempt.responses) <= 20
+    result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    assert "You tested out." in result
+    record = db_session.scalar(select(AbilityRecord).where(AbilityRecord.attempt_id == attempt_id))
+    assert record is not None and record.source == "testout" and record.mastery == "mastered"
+    assert len(record.items) == len([r for r in attempt.responses if not r.pilot])
+    catalogue = client.get("/learn/").data.decode()
+    assert re.search(rf"{re.escape(module.title)}</strong></a>\s*<span class=\"status mastered\">", catalogue)
+    assert f"Recommended next: {module.title}." not in catalogue
+    assert "there is no need to test out" in client.get(f"/learn/modules/{module.id}").data.decode()
+
+
+def test_failed_test_outs_must_wait_before_the_next_try(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
+                     .rsplit("/", 1)[1])
+    attempt = take(client, db_session, attempt_id, pack, right=False)
+    assert attempt.mastery == "not_mastered"
+    assert "Not this time" in client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    again = client.post(f"/assess/modules/{module.id}/testout")
+    assert again.status_code == 429 and b"Not yet" in again.data
+    page = client.get(f"/learn/modules/{module.id}").data.decode()
+    assert "You can try the test-out again from" in page and "Test out of this module" not in page
