@@ -34,12 +34,14 @@ DEFAULTS: dict[str, Any] = {
     "FRAME_ANCESTORS": "'none'",
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "PREFERRED_URL_SCHEME": "https",
+    # moves the app's clock forward, for tests and demos of spaced review; 0 in real use
+    "CLOCK_OFFSET_SECONDS": 0,
 }
 
 _ENV_PREFIX = "THETAPATH_"
 _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE",
             "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY"}
-_INTEGER = {"MAX_CONTENT_LENGTH"}
+_INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS"}
 
 
 class ConfigError(RuntimeError):

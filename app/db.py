@@ -7,10 +7,10 @@ hold as on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -51,8 +51,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware.
+
+    ``CLOCK_OFFSET_SECONDS`` in the app's configuration moves the app's clock forward (tests and demos
+    of spaced review use it to let weeks pass); it is 0 in every normal deployment.
+    """
+    now = datetime.now(UTC)
+    if has_app_context():
+        offset = float(current_app.config.get("CLOCK_OFFSET_SECONDS", 0) or 0)
+        if offset:
+            now += timedelta(seconds=offset)
+    return now
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

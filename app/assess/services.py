@@ -19,19 +19,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adaptive import CatPolicy, CatState, CatStep, ItemBank, PolicySettings
-from adaptive.pathing import RetryDecision, TestOutAttempt, TestOutSettings, testout_allowed
+from adaptive.pathing import (
+    RetryDecision,
+    TestOutAttempt,
+    review_settings,
+    testout_allowed,
+)
 from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, markdown, module_bank
+from app.paths import REVIEW, TESTOUT, learner_model
 from content import AssessmentSettings, InvalidAnswer, Item, score
 
 Z95 = 1.959963984540054
 
-TESTOUT = TestOutSettings()
-"""Test-out: classification stop at the competency's cut (95 % interval), 3 to 20 items; after k
-failures in a row the next try waits min(2^(k-1), 30) days."""
 
 
 class AssessError(ServiceError):
@@ -270,6 +273,12 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
             msg = f"Not yet: {retry.reason}."
             raise TooSoon(msg)
         settings = TESTOUT.policy_settings(competency.assessment.cut)
+    elif kind == "review":
+        state_now = learner_model(session, who, module.pack_version).state(competency.id)
+        if state_now is None:
+            msg = f"There is nothing to review yet: {competency.title} has no evidence."
+            raise AssessError(msg)
+        settings = review_settings(state_now, competency.assessment.cut, utcnow().timestamp(), REVIEW)
     else:
         settings = _settings(competency.assessment, int((~bank.pilot).sum()) or len(bank))
     policy = settings.build()

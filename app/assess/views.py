@@ -32,6 +32,14 @@ def testout(module_id: int) -> ResponseReturnValue:
     return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
 
 
+@bp.route("/modules/<int:module_id>/review", methods=["POST"])
+@login_required
+def review(module_id: int) -> ResponseReturnValue:
+    """Start (or resume) a short review of the module's competency."""
+    attempt_id = services.start(db.session(), principal(), module_id, kind="review")
+    return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
+
+
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int) -> ResponseReturnValue:

@@ -41,6 +41,7 @@ class PackCard:
     version: str
     description_html: str
     modules: tuple[ModuleCard, ...]
+    version_id: int = 0
     recommended_title: str | None = None
     recommended_reason: str | None = None
 
@@ -124,7 +125,7 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
                 warnings=rec.warnings if rec is not None else ()))
         best = next((c for c in modules if c.recommended), None)
         cards.append(PackCard(version.title, version.version, markdown(version.description),
-                              tuple(modules), best.title if best else None,
+                              tuple(modules), version.id, best.title if best else None,
                               path.recommended.reason if path.recommended else None))
     return cards
 

@@ -6,9 +6,10 @@ from flask import Blueprint, Response, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from app import db
-from app.authz import principal
+from app import db, paths
+from app.authz import principal, scoped
 from app.learn import services
+from app.models import PackVersion
 from app.web.htmx import render
 
 bp = Blueprint("learn", __name__, url_prefix="/learn", template_folder="templates")
@@ -35,6 +36,16 @@ def lesson(module_id: int, position: int) -> ResponseReturnValue:
     page = services.lesson_page(db.session(), principal(), module_id, position,
                                 asset_prefix=url_for("learn.catalogue") + "assets/")
     return render("learn/lesson.html", page=page)
+
+
+@bp.route("/packs/<int:version_id>/standing")
+@login_required
+def standing(version_id: int) -> ResponseReturnValue:
+    """The learner's competency dashboard for a pack: map, estimates, history, path, reviews, credentials."""
+    who = principal()
+    session = db.session()
+    version = scoped(session, PackVersion, version_id, who)
+    return render("learn/standing.html", s=paths.standing(session, who, version))
 
 
 @bp.route("/assets/<int:version_id>/<path:path>")

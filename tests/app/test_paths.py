@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,3 +98,41 @@ def test_failed_test_outs_must_wait_before_the_next_try(
     assert again.status_code == 429 and b"Not yet" in again.data
     page = client.get(f"/learn/modules/{module.id}").data.decode()
     assert "You can try the test-out again from" in page and "Test out of this module" not in page
+
+
+def test_where_you_stand_and_a_review_coming_due(
+    app: Flask, client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    version = world["version"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    url = f"/learn/packs/{version.id}/standing"  # type: ignore[attr-defined]
+    page = client.get(url).data.decode()
+    assert "Your competency map" in page and "<svg" in page and "no evidence yet" in page
+    assert "Reviews due" not in page
+    credential = pack.credentials[0].title
+    assert credential in page and "Still to go" in page
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
+                     .rsplit("/", 1)[1])
+    take(client, db_session, attempt_id, pack, right=True)
+    competency = pack.module(module.key).competencies[0]
+    title = pack.competency(competency).title
+    page = client.get(url).data.decode()
+    assert f"Your estimate for {title} is" in page and "you have mastered it" in page
+    assert "test-out (prior learning)" in page and "Next review around" in page
+    assert "Reviews due" not in page
+
+    app.config["CLOCK_OFFSET_SECONDS"] = 200 * 86400  # half a year later
+    page = client.get(url).data.decode()
+    assert "Reviews due" in page and f"Review {title}" in page and "review due" in page
+    r = client.post(f"/assess/modules/{module.id}/review")
+    assert r.status_code == 303
+    review_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    review = take(client, db_session, review_id, pack, right=True)
+    assert review.kind == "review" and 4 <= len(review.responses) <= 8
+    record = db_session.scalar(select(AbilityRecord).where(AbilityRecord.attempt_id == review_id))
+    assert record is not None and record.source == "review" and record.mastery == "mastered"
+    page = client.get(url).data.decode()
+    assert "Reviews due" not in page and page.count("<tr><td>") >= 2  # history: test-out, review

@@ -76,6 +76,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     app.extensions["thetapath.engine"].dispose()
 
 
+@pytest.fixture
+def demo_pack(live: LiveServer) -> None:
+    """The demo pack, imported unless the journey test already did (importing is idempotent)."""
+    with live.app.app_context():
+        ensure_demo(db.session())
+
+
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:

@@ -1,0 +1,74 @@
+"""Learning paths in a real browser: recommendation, a test-out that skips a module, the competency
+dashboard, and a review coming due as the (controllable) clock moves on."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import LiveServer, axe_violations, shot
+from tests.e2e.test_learner_journey import PACK, answer, pending, sign_in
+
+
+@pytest.mark.usefixtures("demo_pack")
+def test_test_out_dashboard_and_review(browser: Browser, live: LiveServer) -> None:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    sign_in(page, live, "admin@example.org", "run-the-institution")
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
+    recommended = page.locator(".recommend")
+    expect(recommended).to_contain_text("Recommended next:")
+    first = PACK.modules[0]
+    expect(recommended).to_contain_text(first.title)
+
+    # test out of the recommended module, answering as someone who knows it
+    page.get_by_role("link", name=first.title).click()
+    page.get_by_role("button", name="Test out of this module").click()
+    for _ in range(25):
+        if page.get_by_role("heading", name="Your result").count():
+            break
+        token = page.locator('input[name="token"]').get_attribute("value")
+        answer(page, pending(live, "admin@example.org"), right=True)
+        page.wait_for_function(
+            "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",
+            arg=token)
+    expect(page.locator(".result")).to_contain_text("You tested out.")
+    shot(page, "testout-result")
+
+    # the module is skipped and the path moves on
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
+    expect(page.locator(".recommend")).not_to_contain_text(first.title)
+    card = page.locator("ul.modules li", has_text=first.title)
+    expect(card.locator(".status.mastered")).to_be_visible()
+
+    # where you stand: the map, the estimate plot and its explanation
+    page.get_by_role("link", name="Where you stand in this pack").click()
+    expect(page.locator("svg.map")).to_be_visible()
+    expect(page.locator("svg.band").first).to_be_visible()
+    competency = PACK.competency(first.competencies[0]).title
+    expect(page.locator(".competency", has_text=competency)).to_contain_text("you have mastered it")
+    assert axe_violations(page) == []
+    shot(page, "standing")
+
+    # half a year later a review is due; a short review confirms the mastery
+    live.app.config["CLOCK_OFFSET_SECONDS"] = 200 * 86400
+    try:
+        page.reload()
+        expect(page.get_by_role("heading", name="Reviews due")).to_be_visible()
+        shot(page, "review-due")
+        page.get_by_role("button", name=f"Review {competency}").click()
+        for _ in range(10):
+            if page.get_by_role("heading", name="Your result").count():
+                break
+            token = page.locator('input[name="token"]').get_attribute("value")
+            answer(page, pending(live, "admin@example.org"), right=True)
+            page.wait_for_function(
+                "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",
+                arg=token)
+        expect(page.locator(".result")).to_be_visible()
+        page.goto(page.url.split("/assess/")[0] + "/learn/")
+        page.get_by_role("link", name="Where you stand in this pack").click()
+        expect(page.get_by_role("heading", name="Reviews due")).to_have_count(0)
+    finally:
+        live.app.config["CLOCK_OFFSET_SECONDS"] = 0
+    ctx.close()
