@@ -157,6 +157,20 @@ def module_bank(session: Session, version: PackVersion, module_key: str) -> tupl
     return value
 
 
+def pack_bank(session: Session, version: PackVersion) -> tuple[ItemBank, dict[str, Item]]:
+    """The bank of every scored item of a pack version (placement spans all competencies)."""
+    key = (_key(version), "")
+    with _banks_lock:
+        cached = _banks.get(key)
+    if cached is not None:
+        return cached
+    items = [it for it in content_of(session, version).items if it.max_score > 0]
+    value = (ItemBank.from_items(it.parameters() for it in items), {it.id: it for it in items})
+    with _banks_lock:
+        _banks[key] = value
+    return value
+
+
 _SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')
 
 

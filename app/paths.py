@@ -45,6 +45,7 @@ class PathView:
     recommended: Recommendation | None
     by_module: dict[str, Recommendation]
     mastered: frozenset[str]
+    has_evidence: bool
 
 
 def learner_model(session: Session, who: Principal, version: PackVersion) -> LearnerModel:
@@ -88,7 +89,8 @@ def path_view(session: Session, who: Principal, version: PackVersion) -> PathVie
     recs = decision.recommendations
     mastered = frozenset(c for c in inputs.graph.order if inputs.model.mastered(c))
     ready = [r for r in recs if r.ready]
-    return PathView(ready[0] if ready else None, {r.module: r for r in recs}, mastered)
+    return PathView(ready[0] if ready else None, {r.module: r for r in recs}, mastered,
+                    bool(inputs.model.to_json()))
 
 
 # ------------------------------------------------------------------------------ where you stand

@@ -20,8 +20,12 @@ from sqlalchemy.orm import Session
 
 from adaptive import CatPolicy, CatState, CatStep, ItemBank, PolicySettings
 from adaptive.pathing import (
+    Evidence,
+    PlacementSettings,
     RetryDecision,
     TestOutAttempt,
+    placement_outcome,
+    placement_policy,
     review_settings,
     testout_allowed,
 )
@@ -29,7 +33,7 @@ from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
-from app.packstore import content_of, markdown, module_bank
+from app.packstore import content_of, markdown, module_bank, pack_bank
 from app.paths import REVIEW, TESTOUT, learner_model
 from content import AssessmentSettings, InvalidAnswer, Item, score
 
@@ -105,11 +109,12 @@ class AttemptView:
     """One screen of an attempt."""
 
     attempt_id: int
-    module_id: int
+    module_id: int | None
     module_title: str
     answered: int
     max_items: int
     kind: str = "assessment"
+    version_id: int | None = None
     item: ItemView | None = None
     feedback: FeedbackView | None = None
     result: ResultView | None = None
@@ -145,19 +150,34 @@ def _settings(pack_settings: AssessmentSettings, n_items: int) -> PolicySettings
 
 @dataclass(frozen=True)
 class _Context:
-    module: ModuleRow
+    """What an attempt runs on: its bank and items, the policy rebuilt from the stored settings."""
+
     version: PackVersion
+    module: ModuleRow | None
+    title: str
     bank: ItemBank
     items: dict[str, Item]
-    settings: PolicySettings
+    policy: CatPolicy
+    max_items: int
+    cut: float
 
 
 def _context(session: Session, attempt: Attempt) -> _Context:
+    if attempt.kind == "placement":
+        version = session.get(PackVersion, attempt.pack_version_id)
+        assert version is not None  # the foreign key guarantees it
+        bank, items = pack_bank(session, version)
+        cuts = {str(k): float(v) for k, v in attempt.policy["cuts"].items()}
+        placement = PlacementSettings.from_json(attempt.policy["placement"])
+        return _Context(version, None, f"{version.title}: placement", bank, items,
+                        placement_policy(cuts, placement), len(cuts) * placement.items_per_competency,
+                        0.0)
     module = session.get(ModuleRow, attempt.module_id)
     assert module is not None  # the foreign key guarantees it
-    version = module.pack_version
-    bank, items = module_bank(session, version, module.key)
-    return _Context(module, version, bank, items, PolicySettings.from_json(attempt.policy))
+    bank, items = module_bank(session, module.pack_version, module.key)
+    settings = PolicySettings.from_json(attempt.policy)
+    return _Context(module.pack_version, module, module.title, bank, items, settings.build(),
+                    settings.max_items, settings.cut or 0.0)
 
 
 def _item_view(attempt: Attempt, item: Item, number: int) -> ItemView:
@@ -219,19 +239,28 @@ def _present(attempt: Attempt, state: CatState, step: CatStep, policy: CatPolicy
     return state
 
 
-def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep,
-            pack_version_id: int) -> None:
-    """Close the attempt and add its evidence to the learner's history for the competency.
+def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep, ctx: _Context) -> None:
+    """Close the attempt and add its evidence to the learner's history.
 
     A passed test-out is recorded as recognition of prior learning: its evidence is the estimate, the
-    SE, the items answered, the time and the pack version.
+    SE, the items answered, the time and the pack version. A placement test adds starting evidence for
+    every competency of the pack (mastered only where it was decisive).
     """
-    items, _ = state.scored()
-    session.add(AbilityRecord(
-        user_id=attempt.user_id, institution_id=attempt.institution_id, pack_version_id=pack_version_id,
-        competency=attempt.competency, theta=step.estimate.theta, se=step.estimate.se,
-        mastery=step.mastery, source=attempt.kind, cut=float(attempt.policy.get("cut") or 0.0),
-        items=list(items), attempt_id=attempt.id))
+    if attempt.kind == "placement":
+        cuts = {str(k): float(v) for k, v in attempt.policy["cuts"].items()}
+        evidence = placement_outcome(ctx.bank, state, cuts, utcnow().timestamp(),
+                                     PlacementSettings.from_json(attempt.policy["placement"]),
+                                     ctx.version.version)
+    else:
+        items, _ = state.scored()
+        evidence = (Evidence(attempt.competency, step.estimate.theta, step.estimate.se,
+                             step.mastery or "undecided", utcnow().timestamp(), attempt.kind,
+                             ctx.cut, tuple(items), ctx.version.version),)
+    for e in evidence:
+        session.add(AbilityRecord(
+            user_id=attempt.user_id, institution_id=attempt.institution_id,
+            pack_version_id=ctx.version.id, competency=e.competency, theta=e.theta, se=e.se,
+            mastery=e.mastery, source=e.source, cut=e.cut, items=list(e.items), attempt_id=attempt.id))
     attempt.status = AttemptStatus.COMPLETED
     attempt.pending_token = None
     attempt.theta = step.estimate.theta
@@ -250,6 +279,34 @@ def testout_retry(session: Session, who: Principal, module: ModuleRow) -> RetryD
     return testout_allowed(
         [TestOutAttempt(f.timestamp(), m == "mastered") for f, m in finished if f is not None],
         utcnow().timestamp(), TESTOUT)
+
+
+def start_placement(session: Session, who: Principal, version_id: int) -> int:
+    """Start (or resume) the placement test of a pack version: a short adaptive test across all its
+    competencies whose decisive results become the learner's starting point."""
+    version = scoped(session, PackVersion, version_id, who)
+    active = session.scalar(select(Attempt.id).where(
+        Attempt.user_id == who.user_id, Attempt.pack_version_id == version.id,
+        Attempt.kind == "placement", Attempt.status == AttemptStatus.ACTIVE))
+    if active is not None:
+        return active
+    pack = content_of(session, version)
+    cuts = {c.id: c.assessment.cut for c in pack.competencies}
+    settings = PlacementSettings()
+    policy = placement_policy(cuts, settings)
+    bank, _ = pack_bank(session, version)
+    seed = secrets.randbits(31)
+    state = policy.start(seed)
+    attempt = Attempt(user_id=who.user_id, institution_id=who.institution_id, module_id=None,
+                      pack_version_id=version.id, competency="*", kind="placement",
+                      policy={"cuts": cuts, "placement": settings.to_json()}, seed=seed,
+                      state=state.to_json())
+    session.add(attempt)
+    session.flush()
+    state = _present(attempt, state, policy.step(bank, state, state.rng()), policy)
+    attempt.state = state.to_json()
+    session.commit()
+    return attempt.id
 
 
 def start(session: Session, who: Principal, module_id: int, *, kind: str = "assessment") -> int:
@@ -285,13 +342,13 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
     seed = secrets.randbits(31)
     state = policy.start(seed)
     attempt = Attempt(user_id=who.user_id, institution_id=who.institution_id, module_id=module.id,
-                      competency=competency.id, kind=kind, policy=settings.to_json(), seed=seed,
-                      state=state.to_json())
+                      pack_version_id=module.pack_version_id, competency=competency.id, kind=kind,
+                      policy=settings.to_json(), seed=seed, state=state.to_json())
     session.add(attempt)
     session.flush()
     step = policy.step(bank, state, state.rng())
     if step.done:  # nothing to ask (cannot happen with a non-empty bank, kept for safety)
-        _finish(session, attempt, state, step, module.pack_version_id)
+        _finish(session, attempt, state, step, _context(session, attempt))
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()
@@ -304,9 +361,9 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
     attempt = _attempt(session, who, attempt_id)
     ctx = _context(session, attempt)
     state = CatState.from_json(attempt.state)
-    base = AttemptView(attempt_id=attempt.id, module_id=ctx.module.id, module_title=ctx.module.title,
-                       answered=len(state.items), max_items=ctx.settings.max_items, kind=attempt.kind,
-                       notice=notice)
+    base = AttemptView(attempt_id=attempt.id, module_id=ctx.module.id if ctx.module else None,
+                       module_title=ctx.title, answered=len(state.items), max_items=ctx.max_items,
+                       kind=attempt.kind, version_id=ctx.version.id, notice=notice)
     if attempt.status is AttemptStatus.COMPLETED:
         return replace(base, result=_result(attempt, ctx))
     assert state.pending is not None
@@ -315,8 +372,8 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
 
 def _result(attempt: Attempt, ctx: _Context) -> ResultView:
     state = CatState.from_json(attempt.state)
-    return result_view(attempt.theta or 0.0, attempt.se or 1.0, ctx.settings.cut or 0.0,
-                       attempt.mastery, state.n_scored)
+    return result_view(attempt.theta or 0.0, attempt.se or 1.0, ctx.cut, attempt.mastery,
+                       state.n_scored)
 
 
 def parse_answer(item: Item, form: dict[str, list[str]]) -> Any:
@@ -379,7 +436,7 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
     except InvalidAnswer as err:
         msg = "That answer does not fit this question; please answer again."
         raise AssessError(msg) from err
-    policy = ctx.settings.build()
+    policy = ctx.policy
     pilot = bool(ctx.bank.pilot[ctx.bank.index(item.id)])
     state = policy.record(ctx.bank, state, points)
     step = policy.step(ctx.bank, state, state.rng())
@@ -392,7 +449,7 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
                          seconds=None if seconds is None or not math.isfinite(seconds) else seconds,
                          token=token))
     if step.done:
-        _finish(session, attempt, state, step, ctx.version.id)
+        _finish(session, attempt, state, step, ctx)
     else:
         state = _present(attempt, state, step, policy)
     attempt.state = state.to_json()

@@ -40,6 +40,14 @@ def review(module_id: int) -> ResponseReturnValue:
     return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
 
 
+@bp.route("/packs/<int:version_id>/placement", methods=["POST"])
+@login_required
+def placement(version_id: int) -> ResponseReturnValue:
+    """Start (or resume) the placement test of a pack: find out what you can skip."""
+    attempt_id = services.start_placement(db.session(), principal(), version_id)
+    return redirect(url_for("assess.attempt", attempt_id=attempt_id), code=303)
+
+
 @bp.route("/attempts/<int:attempt_id>")
 @login_required
 def attempt(attempt_id: int) -> ResponseReturnValue:

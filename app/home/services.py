@@ -32,7 +32,7 @@ def resume_cards(session: Session, who: Principal, limit: int = 8) -> list[Resum
         .where(Attempt.user_id == who.user_id, Attempt.institution_id == who.institution_id)
         .order_by(Attempt.id.desc()))
     for attempt_id, module_id, status, started, title in attempts:
-        if module_id in cards:
+        if module_id is None or module_id in cards:
             continue
         active = status is AttemptStatus.ACTIVE
         cards[module_id] = ResumeCard(module_id, title, "assessment in progress" if active else "assessed",

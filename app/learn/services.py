@@ -44,6 +44,8 @@ class PackCard:
     version_id: int = 0
     recommended_title: str | None = None
     recommended_reason: str | None = None
+    placement: str = "offer"  # "offer", "resume" or "done"
+    placement_attempt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,10 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
         .group_by(LessonVisit.module_id)).all())
     attempts: dict[int, str] = {}
     for module_id, attempt_status in session.execute(
-            select(Attempt.module_id, Attempt.status).where(Attempt.user_id == who.user_id)):
+            select(Attempt.module_id, Attempt.status).where(
+                Attempt.user_id == who.user_id, Attempt.kind == "assessment")):
+        if module_id is None:
+            continue
         if attempt_status is AttemptStatus.COMPLETED:
             attempts[module_id] = "assessed"
         else:
@@ -124,9 +129,15 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
                 recommended=path.recommended is not None and path.recommended.module == m.key,
                 warnings=rec.warnings if rec is not None else ()))
         best = next((c for c in modules if c.recommended), None)
+        placement = session.execute(select(Attempt.id, Attempt.status).where(
+            Attempt.user_id == who.user_id, Attempt.pack_version_id == version.id,
+            Attempt.kind == "placement").order_by(Attempt.id.desc()).limit(1)).first()
+        state = ("offer" if placement is None and not path.has_evidence else
+                 "resume" if placement is not None and placement[1] is AttemptStatus.ACTIVE else "done")
         cards.append(PackCard(version.title, version.version, markdown(version.description),
                               tuple(modules), version.id, best.title if best else None,
-                              path.recommended.reason if path.recommended else None))
+                              path.recommended.reason if path.recommended else None, state,
+                              placement[0] if placement is not None else None))
     return cards
 
 

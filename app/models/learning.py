@@ -44,9 +44,13 @@ class Attempt(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     institution_id: Mapped[int] = mapped_column(
         ForeignKey("institution.id", ondelete="CASCADE"), index=True)
-    module_id: Mapped[int] = mapped_column(ForeignKey("pack_module.id", ondelete="CASCADE"), index=True)
+    # the module assessed; None for a placement test, which covers the whole pack version
+    module_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pack_module.id", ondelete="CASCADE"), index=True)
+    pack_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(64))
-    # "assessment" (after study) or "testout" (recognition of prior learning)
+    # "assessment" (after study), "testout" (prior learning), "review" or "placement"
     kind: Mapped[str] = mapped_column(String(16), default="assessment", server_default="assessment")
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)

@@ -136,3 +136,41 @@ def test_where_you_stand_and_a_review_coming_due(
     assert record is not None and record.source == "review" and record.mastery == "mastered"
     page = client.get(url).data.decode()
     assert "Reviews due" not in page and page.count("<tr><td>") >= 2  # history: test-out, review
+
+
+def test_placement_sets_a_starting_point_and_skips_what_is_known(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    version = world["version"]
+    assert isinstance(pack, ContentPack)
+    sign_in(client, "flow-learner@example.org")
+    catalogue = client.get("/learn/").data.decode()
+    assert "Take the placement test" in catalogue
+    r = client.post(f"/assess/packs/{version.id}/placement")  # type: ignore[attr-defined]
+    assert r.status_code == 303
+    attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert "Resume your placement test" in client.get("/learn/").data.decode()
+    attempt = take(client, db_session, attempt_id, pack, right=True)
+    assert attempt.kind == "placement" and attempt.module_id is None
+    n = len(pack.competencies)
+    assert 2 * n <= len(attempt.responses) <= 4 * n
+    # the items were balanced over the competencies
+    by_competency = {c.id: 0 for c in pack.competencies}
+    items = {i.id: i for i in pack.items}
+    for response in attempt.responses:
+        by_competency[items[response.item].competency] += 1
+    assert min(by_competency.values()) >= 2
+    records = db_session.scalars(select(AbilityRecord).where(AbilityRecord.attempt_id == attempt_id)).all()
+    assert {r.competency for r in records} == set(by_competency)
+    assert {r.source for r in records} == {"placement"}
+    mastered = {r.competency for r in records if r.mastery == "mastered"}
+    assert mastered  # answering everything right is decisive somewhere
+    result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    assert "Placement done." in result
+    catalogue = client.get("/learn/").data.decode()
+    assert "Take the placement test" not in catalogue
+    for module in pack.modules:
+        if all(c in mastered for c in module.competencies):
+            assert re.search(rf"{re.escape(module.title)}</strong></a>\s*<span class=\"status mastered\">",
+                             catalogue), module.title
