@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal
-from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow
+from app.db import utcnow
+from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow, Response, User
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,34 @@ def competency_lines(session: Session, who: Principal) -> list[CompetencyLine]:
         lines.append(CompetencyLine(competency, view.score, view.low, view.high, record.mastery,
                                     counts[competency], record.created_at))
     return lines
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Gentle progress cues: today's answers against the learner's own goal, active days this week."""
+
+    goal: int | None
+    today: int
+    active_days: int  # of the last 7, today included
+
+
+def progress(session: Session, who: Principal, goal: int | None) -> Progress:
+    """Count today's answers and the days with any activity in the last week (UTC days)."""
+    now = utcnow()
+    start_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = start_today - timedelta(days=6)
+    answered = session.scalars(select(Response.created_at).join(Attempt).where(
+        Attempt.user_id == who.user_id, Response.created_at >= week)).all()
+    read = session.scalars(select(LessonVisit.last_seen).where(
+        LessonVisit.user_id == who.user_id, LessonVisit.last_seen >= week)).all()
+    days = {t.date() for t in [*answered, *read]}
+    today = sum(1 for t in answered if t >= start_today)
+    return Progress(goal, today, len(days))
+
+
+def set_daily_goal(session: Session, who: Principal, goal: int | None) -> None:
+    """Set (or clear, with None) the learner's daily goal in questions."""
+    user = session.get(User, who.user_id)
+    assert user is not None
+    user.daily_goal = goal
+    session.commit()

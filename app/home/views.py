@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.authz import principal
-from app.home.services import competency_lines, resume_cards
+from app.home.services import competency_lines, progress, resume_cards, set_daily_goal
 from app.web.htmx import render
 
 bp = Blueprint("home", __name__, template_folder="templates")
@@ -22,6 +25,29 @@ def index() -> ResponseReturnValue:
         who = principal() if memberships else None
         cards = resume_cards(db.session(), who) if who else []
         competencies = competency_lines(db.session(), who) if who else []
+        cues = progress(db.session(), who, current_user.daily_goal) if who else None
+        form = GoalForm(goal=current_user.daily_goal)
         return render("home/dashboard.html", memberships=memberships, cards=cards,
-                      competencies=competencies)
+                      competencies=competencies, cues=cues, form=form)
     return render("home/welcome.html")
+
+
+class GoalForm(FlaskForm):
+    """The learner's own daily goal (blank for none)."""
+
+    goal = IntegerField("Questions a day (leave blank for no goal)", validators=[
+        Optional(), NumberRange(min=1, max=200, message="Choose between 1 and 200, or leave it blank.")])
+
+
+@bp.route("/goal", methods=["POST"])
+@login_required
+def goal() -> ResponseReturnValue:
+    """Set or clear the daily goal."""
+    form = GoalForm()
+    if form.validate_on_submit():
+        set_daily_goal(db.session(), principal(), form.goal.data)
+        flash("Your daily goal is saved." if form.goal.data else "No daily goal: study whenever suits you.",
+              "success")
+        return redirect(url_for("home.index"), code=303)
+    flash(" ".join(form.goal.errors) or "That goal could not be saved.", "info")
+    return redirect(url_for("home.index"), code=303)

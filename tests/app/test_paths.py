@@ -174,3 +174,34 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
         if all(c in mastered for c in module.competencies):
             assert re.search(rf"{re.escape(module.title)}</strong></a>\s*<span class=\"status mastered\">",
                              catalogue), module.title
+
+
+def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(
+    app: Flask, client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    page = client.get("/").data.decode()
+    assert "Today: <strong>0</strong> questions answered" in page and "on 0 of the last 7 days" in page
+    refused = client.post("/goal", data={"goal": "0"}, follow_redirects=True).data.decode()
+    assert "Choose between 1 and 200" in refused and "of your goal" not in refused
+    client.post("/goal", data={"goal": "3"})
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+                     .rsplit("/", 1)[1])
+    for _ in range(3):
+        item = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        client.post(f"/assess/attempts/{attempt_id}/responses",
+                    data={"token": token, **answer_for(item, True)})
+    page = client.get("/").data.decode()
+    assert "Today: <strong>3</strong> of your goal of 3 questions — goal reached" in page
+    assert "on 1 of the last 7 days" in page
+    app.config["CLOCK_OFFSET_SECONDS"] = 10 * 86400  # ten days away
+    page = client.get("/").data.decode()
+    assert "Today: <strong>0</strong> of your goal of 3" in page and "on 0 of the last 7 days" in page
+    assert "nothing resets" in page and "assessment in progress" in page  # the attempt waits
+    client.post("/goal", data={"goal": ""})
+    assert "questions answered" in client.get("/").data.decode()

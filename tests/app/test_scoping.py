@@ -15,7 +15,7 @@ from tests.app import factories
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts.logout",
-          "learn.catalogue", "authoring.packs"}
+          "learn.catalogue", "authoring.packs", "home.goal"}  # no object of anyone else
 
 
 def test_no_endpoint_reveals_another_institutions_objects(

@@ -15,6 +15,9 @@ def test_placement_marks_what_is_known(browser: Browser, live: LiveServer) -> No
     ctx = browser.new_context()
     page = ctx.new_page()
     sign_in(page, live, "instructor@example.org", "teach-with-evidence")
+    expect(page.get_by_role("heading", name="Your pace")).to_be_visible()
+    assert axe_violations(page) == []  # the dashboard
+    shot(page, "dashboard")
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
     page.get_by_role("button", name="Take the placement test").click()
     assert axe_violations(page) == []
