@@ -46,6 +46,7 @@ class PathView:
     by_module: dict[str, Recommendation]
     mastered: frozenset[str]
     has_evidence: bool
+    skip_reasons: dict[str, str]  # module id -> why it can be skipped
 
 
 def learner_model(session: Session, who: Principal, version: PackVersion) -> LearnerModel:
@@ -89,8 +90,15 @@ def path_view(session: Session, who: Principal, version: PackVersion) -> PathVie
     recs = decision.recommendations
     mastered = frozenset(c for c in inputs.graph.order if inputs.model.mastered(c))
     ready = [r for r in recs if r.ready]
+    reasons = {}
+    for m in inputs.modules:
+        if all(c in mastered for c in m.competencies):
+            sources = sorted({_SOURCE_WORDS.get(st.source, st.source) for c in m.competencies
+                              if (st := inputs.model.state(c)) is not None})
+            names = ", ".join(inputs.name(c) for c in m.competencies)
+            reasons[m.id] = f"You can skip it: your {' and '.join(sources)} showed you have mastered {names}."
     return PathView(ready[0] if ready else None, {r.module: r for r in recs}, mastered,
-                    bool(inputs.model.to_json()))
+                    bool(inputs.model.to_json()), reasons)
 
 
 # ------------------------------------------------------------------------------ where you stand

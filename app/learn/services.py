@@ -31,6 +31,7 @@ class ModuleCard:
     status: str  # "not started", "in progress", "assessed", "mastered"
     recommended: bool = False
     warnings: tuple[str, ...] = ()
+    skip_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
             modules.append(ModuleCard(
                 m.id, m.title, m.summary, m.minutes, read.get(m.id, 0), m.n_lessons, status,
                 recommended=path.recommended is not None and path.recommended.module == m.key,
-                warnings=rec.warnings if rec is not None else ()))
+                warnings=rec.warnings if rec is not None else (),
+                skip_reason=path.skip_reasons.get(m.key)))
         best = next((c for c in modules if c.recommended), None)
         placement = session.execute(select(Attempt.id, Attempt.status).where(
             Attempt.user_id == who.user_id, Attempt.pack_version_id == version.id,

@@ -174,6 +174,7 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
         if all(c in mastered for c in module.competencies):
             assert re.search(rf"{re.escape(module.title)}</strong></a>\s*<span class=\"status mastered\">",
                              catalogue), module.title
+    assert "You can skip it: your placement test showed you have mastered" in catalogue
 
 
 def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(

@@ -35,6 +35,7 @@ def test_placement_marks_what_is_known(browser: Browser, live: LiveServer) -> No
     expect(page.locator("svg.map")).to_contain_text("mastered")
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
     expect(page.locator(".status.mastered").first).to_be_visible()
+    expect(page.get_by_text("You can skip it: your placement test showed").first).to_be_visible()
     expect(page.get_by_role("button", name="Take the placement test")).to_have_count(0)
     shot(page, "catalogue-after-placement")
     ctx.close()
