@@ -17,6 +17,16 @@ from tests.app.test_learning_flow import answer_for, pending_item, sign_in, worl
 HX = {"HX-Request": "true"}
 
 
+def submit(client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack, right: bool) -> None:
+    """Answer the question on screen, right or wrong, as the page's form would."""
+    item = pending_item(db_session, attempt_id, pack)
+    page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = client.post(f"/assess/attempts/{attempt_id}/responses",
+                    data={"token": token, **answer_for(item, right)}, headers=HX)
+    assert r.status_code == 200
+
+
 def take(
     client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack, right: bool
 ) -> Attempt:
@@ -27,12 +37,7 @@ def take(
         assert attempt is not None
         if attempt.status is AttemptStatus.COMPLETED:
             return attempt
-        item = pending_item(db_session, attempt_id, pack)
-        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-        token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        r = client.post(f"/assess/attempts/{attempt_id}/responses",
-                        data={"token": token, **answer_for(item, right)}, headers=HX)
-        assert r.status_code == 200
+        submit(client, db_session, attempt_id, pack, right)
     msg = "the attempt never stopped"
     raise AssertionError(msg)
 
@@ -192,11 +197,7 @@ def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(
     attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
                      .rsplit("/", 1)[1])
     for _ in range(3):
-        item = pending_item(db_session, attempt_id, pack)
-        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-        token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-        client.post(f"/assess/attempts/{attempt_id}/responses",
-                    data={"token": token, **answer_for(item, True)})
+        submit(client, db_session, attempt_id, pack, right=True)
     page = client.get("/").data.decode()
     assert "Today: <strong>3</strong> of your goal of 3 questions — goal reached" in page
     assert "on 1 of the last 7 days" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -65,14 +66,16 @@ def answer(page: Page, item: Item, right: bool) -> None:
     page.get_by_role("button", name="Submit my answer").click()
 
 
-def take_until_done(page: Page, live: LiveServer, email: str, limit: int, *, stop_after: int = 0) -> int:
-    """Answer questions (about two in three right) until the result shows, or ``stop_after`` answers."""
+def take_until_done(page: Page, live: LiveServer, email: str, limit: int, *, stop_after: int = 0,
+                    right: Callable[[int], bool] = lambda n: n % 3 != 2) -> int:
+    """Answer questions (by default about two in three right) until the result shows, or until
+    ``stop_after`` answers; returns how many were answered."""
     for n in range(limit):
         if page.get_by_role("heading", name="Your result").count():
             return n
         expect(page.get_by_role("button", name="Submit my answer")).to_be_visible()
         token = page.locator('input[name="token"]').get_attribute("value")
-        answer(page, pending(live, email), right=n % 3 != 2)
+        answer(page, pending(live, email), right=right(n))
         # the panel is replaced: a new question (new token) or the result
         page.wait_for_function(
             "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",
