@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	npm ci --no-audit --no-fund --silent
-	mkdir -p app/static/vendor
+	mkdir -p app/static/vendor/katex
 	cp node_modules/htmx.org/dist/htmx.min.js app/static/vendor/
+	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css \
+	  node_modules/katex/dist/fonts app/static/vendor/katex/
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -132,6 +132,16 @@ def test_sign_up_import_study_assess_resume(browser: Browser, live: LiveServer, 
         assert images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0")
     assert axe_violations(page) == []
     shot(page, "lesson")
+    # math is typeset by KaTeX (served from npm, no inline script): a lesson with formulas
+    maths = next(m for m in PACK.modules for lesson in m.lessons if "$" in lesson.markdown)
+    position = next(i for i, lesson in enumerate(maths.lessons) if "$" in lesson.markdown)
+    page.goto(f"{live.url}/learn/")
+    page.get_by_role("link", name=maths.title).click()
+    page.get_by_role("link", name=maths.lessons[position].title).click()
+    expect(page.locator("article .katex").first).to_be_visible()
+    assert page.locator("article .math").count() == page.locator("article .math[data-typeset]").count()
+    assert axe_violations(page) == []
+    shot(page, "lesson-with-math")
 
     # starts the adaptive assessment, answers three questions (htmx swaps the panel in place)
     page.goto(f"{live.url}/learn/")
