@@ -56,7 +56,7 @@ import math
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -131,6 +131,22 @@ def _from_json(cls: Any, data: Mapping[str, Any], what: str) -> dict[str, Any]:
         msg = f"unknown {what} field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         raise AdaptiveError(msg)
     return dict(data)
+
+
+class _JsonSettings:
+    """``to_json`` / ``from_json`` for the frozen settings dataclasses (unknown keys named)."""
+
+    __slots__ = ()
+    _what: ClassVar[str] = "setting"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read settings, rejecting unknown keys by name."""
+        return cls(**_from_json(cls, data, cls._what))
 
 
 def _words(names: Sequence[str]) -> str:
@@ -432,7 +448,7 @@ class LearnerModel:
 
 # ============================================================================ decay and review
 @dataclass(frozen=True, slots=True)
-class ReviewSettings:
+class ReviewSettings(_JsonSettings):
     r"""Forgetting and spaced review.
 
     Attributes
@@ -469,14 +485,7 @@ class ReviewSettings:
             raise AdaptiveError(msg)
         _z(self.error_rate)
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ReviewSettings:
-        """Read settings, rejecting unknown keys by name."""
-        return cls(**_from_json(cls, data, "review setting"))
+    _what: ClassVar[str] = "review setting"
 
 
 def decayed_estimate(state: Evidence, now: float, settings: ReviewSettings) -> AbilityEstimate:
@@ -594,7 +603,7 @@ def evidence_from_test(
 
 # ============================================================================ placement
 @dataclass(frozen=True, slots=True)
-class PlacementSettings:
+class PlacementSettings(_JsonSettings):
     """A short content-balanced adaptive test across a pack's competencies at enrolment.
 
     Attributes
@@ -625,14 +634,7 @@ class PlacementSettings:
             raise AdaptiveError(msg)
         _z(self.error_rate)
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> PlacementSettings:
-        """Read settings, rejecting unknown keys by name."""
-        return cls(**_from_json(cls, data, "placement setting"))
+    _what: ClassVar[str] = "placement setting"
 
 
 @dataclass(frozen=True, eq=False)
@@ -715,7 +717,7 @@ def placement_outcome(
 
 # ============================================================================ test-out
 @dataclass(frozen=True, slots=True)
-class TestOutSettings:
+class TestOutSettings(_JsonSettings):
     """Test-out of a competency (recognition of prior learning) and its retry limits.
 
     Attributes
@@ -764,14 +766,7 @@ class TestOutSettings:
             content_tag=None if competency is None else tag,
             content_targets={} if competency is None else {competency: 1.0})
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> TestOutSettings:
-        """Read settings, rejecting unknown keys by name."""
-        return cls(**_from_json(cls, data, "test-out setting"))
+    _what: ClassVar[str] = "test-out setting"
 
 
 @dataclass(frozen=True, slots=True)

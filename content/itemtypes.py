@@ -141,6 +141,22 @@ def _scoring(fields: dict[str, Located], chk: Checker) -> str | None:
     return chk.choice(fields["scoring"], "scoring", _SCORINGS)
 
 
+def _options_key_scoring(fields: dict[str, Located], chk: Checker, item: Located, *,
+                         ordered: bool) -> dict[str, Any]:
+    """Read ``options``, a ``key`` of option ids (a set, or every id in order) and ``scoring``."""
+    options = _choices(item.child("options"), chk, "options")
+    scoring = _scoring(fields, chk)
+    if options is None:
+        return {}
+    out: dict[str, Any] = {"options": options}
+    if scoring:
+        out["scoring"] = scoring
+    key = _key_ids(item.child("key"), chk, [o.id for o in options], ordered=ordered)
+    if key is not None:
+        out["key"] = key
+    return out
+
+
 def _ids(answer: object, what: str) -> list[str]:
     if isinstance(answer, str):
         return [answer]
@@ -268,16 +284,9 @@ class MultipleChoice(ItemType):
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         """Check options, a key naming one or more of them and the scoring rule."""
-        options = _choices(item.child("options"), chk, "options")
-        scoring = _scoring(fields, chk)
-        if options is None:
-            return {}
-        out: dict[str, Any] = {"options": options}
-        if scoring:
-            out["scoring"] = scoring
-        key = _key_ids(item.child("key"), chk, [o.id for o in options], ordered=False)
-        if key is not None:
-            out["key"] = tuple(o.id for o in options if o.id in key)  # canonical: option order
+        out = _options_key_scoring(fields, chk, item, ordered=False)
+        if "key" in out:
+            out["key"] = tuple(o.id for o in out["options"] if o.id in out["key"])  # option order
         return out
 
     def max_score(self, item: Item) -> int:
@@ -402,17 +411,7 @@ class Ordering(ItemType):
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         """Check options and a key that orders every one of them."""
-        options = _choices(item.child("options"), chk, "options")
-        scoring = _scoring(fields, chk)
-        if options is None:
-            return {}
-        out: dict[str, Any] = {"options": options}
-        if scoring:
-            out["scoring"] = scoring
-        key = _key_ids(item.child("key"), chk, [o.id for o in options], ordered=True)
-        if key is not None:
-            out["key"] = key
-        return out
+        return _options_key_scoring(fields, chk, item, ordered=True)
 
     def max_score(self, item: Item) -> int:
         """Return 1, or the number of neighbouring pairs in the key with partial credit."""
