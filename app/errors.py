@@ -17,9 +17,3 @@ class NotFound(ServiceError):
     """Nothing the caller may see exists here (another institution's objects answer this too)."""
 
     status = 404
-
-
-class Forbidden(ServiceError):
-    """The caller's role does not allow this."""
-
-    status = 403
