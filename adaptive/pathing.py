@@ -66,6 +66,7 @@ from .cat import CatPolicy, PolicySettings, run
 from .errors import AdaptiveError
 from .estimation import EAP
 from .selection import ContentBalanced, MaxInfo, Randomesque, Selector
+from .simulate import draw_score, responder
 from .stopping import AllOf, AnyOf, MaxItems, MinItems, Stopper
 from .types import AbilityEstimate, CatState, CatStep
 
@@ -1197,18 +1198,10 @@ def simulate_test(
 
     The attempt seed and every answer come from ``rng``.
     """
-    respond = _flat_responder(bank, theta, rng)
+    respond = responder(bank, theta, rng)
     t0 = _time.perf_counter()
     state, steps = run(bank, policy, int(rng.integers(2**31)), respond)
     return state, steps[-1], _time.perf_counter() - t0
-
-
-def _flat_responder(bank: ItemBank, theta: float, rng: np.random.Generator) -> Callable[[str], int]:
-    def respond(item_id: str) -> int:
-        p = bank.category_probabilities(theta, np.array([bank.index(item_id)]))[0, 0]
-        return int((rng.random() > np.cumsum(p)).sum())
-
-    return respond
 
 
 @dataclass(frozen=True, slots=True)
@@ -1359,9 +1352,7 @@ def _responder(
     values = bank.tags[tag]
 
     def respond(item_id: str) -> int:
-        j = bank.index(item_id)
-        c = values[j]
-        p = bank.category_probabilities(theta[c] if c is not None else 0.0, np.array([j]))[0, 0]
-        return int((rng.random() > np.cumsum(p)).sum())
+        c = values[bank.index(item_id)]
+        return draw_score(bank, theta[c] if c is not None else 0.0, item_id, float(rng.random()))
 
     return respond

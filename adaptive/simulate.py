@@ -21,7 +21,9 @@ from .types import FloatArray, IntArray
 
 __all__ = [
     "SimulationResult",
+    "draw_score",
     "linear_test",
+    "responder",
     "simulate_cat",
     "simulate_responses",
     "sparse_responses",
@@ -185,7 +187,7 @@ def simulate_cat(
         def respond(item_id: str, theta: float = theta, answers: FloatArray = answers) -> int:
             nonlocal given
             given += 1
-            return _draw(bank, theta, item_id, float(answers[given - 1]))
+            return draw_score(bank, theta, item_id, float(answers[given - 1]))
 
         seed = int(rng.integers(2**31))
         t0 = time.perf_counter()
@@ -268,7 +270,7 @@ def sympson_hetter_control(
         selected = np.zeros(len(bank))
         for theta in rng.normal(size=n_examinees):
             state, steps = run(bank, policy, int(rng.integers(2**31)),
-                               _responder(bank, float(theta), rng))
+                               responder(bank, float(theta), rng))
             given = [bank.index(i) for i in state.items]
             administered[given] += 1
             selected[given] += 1
@@ -283,12 +285,12 @@ def sympson_hetter_control(
     return {bank.ids[j]: float(k[j]) for j in np.flatnonzero(k < 1.0)}
 
 
-def _draw(bank: ItemBank, theta: float, item_id: str, u: float) -> int:
+def draw_score(bank: ItemBank, theta: float, item_id: str, u: float) -> int:
     """The score at ``theta`` on an item for the uniform draw ``u`` (inverse-CDF sampling)."""
     p = bank.category_probabilities(theta, np.array([bank.index(item_id)]))[0, 0]
     return int((u > np.cumsum(p)).sum())
 
 
-def _responder(bank: ItemBank, theta: float, rng: np.random.Generator) -> Callable[[str], int]:
+def responder(bank: ItemBank, theta: float, rng: np.random.Generator) -> Callable[[str], int]:
     """A simulated examinee of ability ``theta`` answering as the model says."""
-    return lambda item_id: _draw(bank, theta, item_id, float(rng.random()))
+    return lambda item_id: draw_score(bank, theta, item_id, float(rng.random()))

@@ -350,6 +350,18 @@ def _strip_top_folder(files: dict[str, bytes]) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------------------------- entry point
+def stat_source(path: Path) -> os.stat_result:
+    """``path.stat()``, or PackUnreadable saying plainly why the path cannot be read."""
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        msg = f"{path}: no such file or folder"
+        raise PackUnreadable(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot be read ({exc.strerror})"
+        raise PackUnreadable(msg) from None
+
+
 def read_pack_files(source: str | os.PathLike[str] | bytes | BinaryIO,
                     limits: Limits = DEFAULT_LIMITS) -> PackFiles:
     """Read a pack folder, a zip file, zip bytes or a binary zip stream within ``limits``.
@@ -364,14 +376,7 @@ def read_pack_files(source: str | os.PathLike[str] | bytes | BinaryIO,
     if not isinstance(source, (str, os.PathLike)):
         return _read_zip(source, "<upload>", limits)
     path = Path(source)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        msg = f"{path}: no such file or folder"
-        raise PackUnreadable(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot be read ({exc.strerror})"
-        raise PackUnreadable(msg) from None
+    st = stat_source(path)
     if stat.S_ISDIR(st.st_mode):
         return _read_folder(path, limits)
     if not stat.S_ISREG(st.st_mode):

@@ -79,11 +79,28 @@ class PackIssue:
         return (self.path, self.line or 0, self.column or 0, self.message)
 
 
+class IssueSplit:
+    """``errors`` and ``warnings`` of an object that holds ``issues``."""
+
+    __slots__ = ()
+    issues: tuple[PackIssue, ...]
+
+    @property
+    def errors(self) -> tuple[PackIssue, ...]:
+        """The issues that block an import (or made an item be skipped)."""
+        return tuple(issue for issue in self.issues if issue.is_error)
+
+    @property
+    def warnings(self) -> tuple[PackIssue, ...]:
+        """The issues that do not block an import."""
+        return tuple(issue for issue in self.issues if not issue.is_error)
+
+
 class PackError(ValueError):
     """Base class of every error the content-pack format raises."""
 
 
-class PackInvalid(PackError):
+class PackInvalid(IssueSplit, PackError):
     """The pack cannot be imported; nothing was written.
 
     Attributes
@@ -98,16 +115,6 @@ class PackInvalid(PackError):
         first = next((issue for issue in self.issues if issue.is_error), None)
         detail = f"; first: {first}" if first is not None else ""
         super().__init__(f"{n_errors} error(s) in content pack{detail}")
-
-    @property
-    def errors(self) -> tuple[PackIssue, ...]:
-        """The issues that block the import."""
-        return tuple(issue for issue in self.issues if issue.is_error)
-
-    @property
-    def warnings(self) -> tuple[PackIssue, ...]:
-        """The issues that do not block the import."""
-        return tuple(issue for issue in self.issues if not issue.is_error)
 
 
 class PackUnreadable(PackError):

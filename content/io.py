@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 import yaml
 
 from .archive import DEFAULT_LIMITS, Limits, read_pack_files
-from .errors import PackInvalid, PackIssue
+from .errors import IssueSplit, PackInvalid, PackIssue
 from .model import AssessmentSettings, ContentPack, Item
 from .validate import check_files
 
@@ -45,21 +45,11 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(IssueSplit):
     """The outcome of checking a pack: the pack (None when there are errors) and every issue."""
 
     pack: ContentPack | None
     issues: tuple[PackIssue, ...]
-
-    @property
-    def errors(self) -> tuple[PackIssue, ...]:
-        """The issues that block an import."""
-        return tuple(issue for issue in self.issues if issue.is_error)
-
-    @property
-    def warnings(self) -> tuple[PackIssue, ...]:
-        """The issues that do not block an import."""
-        return tuple(issue for issue in self.issues if not issue.is_error)
 
 
 def check_pack(source: Source, limits: Limits = DEFAULT_LIMITS) -> CheckResult:

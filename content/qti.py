@@ -83,8 +83,8 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative, read_pack_files
-from .errors import ERROR, WARNING, PackInvalid, PackIssue, PackUnreadable
+from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative, read_pack_files, stat_source
+from .errors import ERROR, WARNING, IssueSplit, PackInvalid, PackIssue, PackUnreadable
 from .io import canonical_files
 from .model import Asset, Choice, Competency, ContentPack, Feedback, Item, Lesson, Module
 from .render import sanitise_svg
@@ -125,7 +125,7 @@ _SPACE = re.compile(r"\s+")
 
 # ---------------------------------------------------------------------------------------- results
 @dataclass(frozen=True, slots=True)
-class QtiImport:
+class QtiImport(IssueSplit):
     """What :func:`read_qti` found.
 
     Attributes
@@ -147,16 +147,6 @@ class QtiImport:
     issues: tuple[PackIssue, ...]
     identifiers: tuple[tuple[str, str, str], ...] = ()
     title: str | None = None
-
-    @property
-    def errors(self) -> tuple[PackIssue, ...]:
-        """The issues that made an item (or a file) be skipped."""
-        return tuple(issue for issue in self.issues if issue.is_error)
-
-    @property
-    def warnings(self) -> tuple[PackIssue, ...]:
-        """The issues about items that were imported with a simplification."""
-        return tuple(issue for issue in self.issues if not issue.is_error)
 
 
 class _ItemFailed(Exception):
@@ -595,14 +585,7 @@ def _load_source(source: QtiSource, limits: Limits) -> tuple[_Files, list[str] |
                                                       "split the package")]
         return _Files({"item.xml": source}, limits), ["item.xml"], []
     path = Path(source)
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        msg = f"{path}: no such file or folder"
-        raise PackUnreadable(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot be read ({exc.strerror})"
-        raise PackUnreadable(msg) from None
+    st = stat_source(path)
     if stat.S_ISREG(st.st_mode) and path.suffix.lower() == ".xml":
         if st.st_size > limits.max_file_bytes:
             issue = PackIssue(path.name, None, None, ERROR,
