@@ -98,7 +98,7 @@ def path_view(session: Session, who: Principal, version: PackVersion) -> PathVie
             names = ", ".join(inputs.name(c) for c in m.competencies)
             reasons[m.id] = f"You can skip it: your {' and '.join(sources)} showed you have mastered {names}."
     return PathView(ready[0] if ready else None, {r.module: r for r in recs}, mastered,
-                    bool(inputs.model.to_json()), reasons)
+                    bool(inputs.model.states()), reasons)
 
 
 # ------------------------------------------------------------------------------ where you stand
