@@ -45,12 +45,12 @@ CREDENTIAL_KEYS = {"id", "title", "description", "criteria", "credit", "expires_
 CREDIT_KEYS = {"value", "unit", "level"}
 COMMON_ITEM_KEYS = {"id", "type", "competency", "content_area", "stem", "feedback", "irt", "level"}
 TYPE_KEYS = {
-    "single_choice": {"options", "key"},
-    "multiple_choice": {"options", "key", "scoring"},
+    "single_choice": {"options", "key", "shuffle"},
+    "multiple_choice": {"options", "key", "scoring", "shuffle"},
     "numeric": {"key", "tolerance"},
     "short_text": {"accepted", "pattern", "case_sensitive"},
-    "ordering": {"options", "key", "scoring"},
-    "matching": {"sources", "targets", "key", "scoring"},
+    "ordering": {"options", "key", "scoring", "shuffle"},
+    "matching": {"sources", "targets", "key", "scoring", "shuffle"},
     "reflection": set(),
 }
 FEEDBACK_KEYS = {"correct", "incorrect", "options"}
@@ -230,7 +230,9 @@ def check_item(where: str, it: dict[str, Any], competencies: set[str], report: R
         return
     keys(where, it, COMMON_ITEM_KEYS | TYPE_KEYS[t], report,
          {"id", "type", "competency", "content_area", "stem"} | TYPE_KEYS[t] - {
-             "tolerance", "scoring", "pattern", "case_sensitive", "accepted"})
+             "tolerance", "scoring", "pattern", "case_sensitive", "accepted", "shuffle"})
+    if "shuffle" in it and not isinstance(it["shuffle"], bool):
+        report(where, "shuffle must be true or false")
     strings(where, it, report)
     if it.get("competency") not in competencies:
         report(where, f"unknown competency {it.get('competency')!r}")
