@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,6 +41,10 @@ Source = str | os.PathLike[str] | bytes | BinaryIO
 """A pack folder or zip file path, zip bytes, or a binary stream of a zip (an upload)."""
 
 _HASH_VERSION = "thetapath-pack-1"
+_LATER_FIELDS = frozenset({"Item.shuffle"})
+"""Model fields (``Class.field``) added after the hash format was fixed: left out of the hash while
+they hold their dataclass default, so that a pack that does not use them keeps the hash it always had.
+A field added to the model later belongs here too."""
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -198,6 +202,8 @@ def _item_record(item: Item) -> dict[str, Any]:
             out["key"] = key
     if item.scoring != "all_or_nothing":
         out["scoring"] = item.scoring
+    if not item.shuffle:
+        out["shuffle"] = False
     if item.tolerance:
         out["tolerance"] = item.tolerance
     if item.accepted:
@@ -255,15 +261,24 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if hasattr(value, "__slots__") and hasattr(value, "__dataclass_fields__"):
         return {name: _jsonable(getattr(value, name)) for name in value.__dataclass_fields__
-                if name != "html"}
+                if name != "html" and not _at_later_default(value, name)}
     return value
+
+
+def _at_later_default(value: Any, name: str) -> bool:
+    if f"{type(value).__name__}.{name}" not in _LATER_FIELDS:
+        return False
+    spec = value.__dataclass_fields__[name]
+    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+    return bool(getattr(value, name) == default)
 
 
 def content_hash(pack: ContentPack) -> str:
     """Return the sha256 (hex) of the pack's content: equal packs have equal hashes, whatever the layout.
 
     Rendered lesson HTML is left out (it is derived from the Markdown), so upgrading the renderer does
-    not change a pack's identity.
+    not change a pack's identity; so are fields added to the model later (:data:`_LATER_FIELDS`) while
+    they hold their default (``shuffle: true``), so a pack that does not use them keeps its hash.
     """
     canonical = json.dumps([_HASH_VERSION, _jsonable(pack)], sort_keys=True, ensure_ascii=False,
                            separators=(",", ":"), allow_nan=False)

@@ -37,6 +37,7 @@ from .parse import Checker, Located, describe
 __all__ = [
     "ITEM_TYPES",
     "MAX_TEXT_ANSWER",
+    "SHUFFLED_TYPES",
     "ItemType",
     "check_pattern",
     "get_type",
@@ -45,6 +46,9 @@ __all__ = [
 
 MAX_TEXT_ANSWER = 200
 """Longest short-text answer matched against a pattern (longer answers score 0)."""
+
+SHUFFLED_TYPES = frozenset({"single_choice", "multiple_choice", "ordering", "matching"})
+"""Item types whose options (or sources and targets) the app shuffles per attempt unless pinned."""
 
 _SCORINGS = ("all_or_nothing", "partial")
 _PROBE_SECONDS = 0.05
@@ -141,14 +145,28 @@ def _scoring(fields: dict[str, Located], chk: Checker) -> str | None:
     return chk.choice(fields["scoring"], "scoring", _SCORINGS)
 
 
+def _shuffle(fields: dict[str, Located], chk: Checker) -> dict[str, Any]:
+    """Read the optional ``shuffle`` flag: ``{"shuffle": False}`` when pinned, else nothing."""
+    node = fields.get("shuffle")
+    if node is None or node.value is None:
+        return {}
+    if not isinstance(node.value, bool):
+        chk.error(node, f"shuffle must be true or false, not {describe(node.value)}",
+                  "write 'shuffle: false' to keep the authored option order, or leave it out to "
+                  "shuffle the options per attempt")
+        return {}
+    return {} if node.value else {"shuffle": False}
+
+
 def _options_key_scoring(fields: dict[str, Located], chk: Checker, item: Located, *,
                          ordered: bool) -> dict[str, Any]:
-    """Read ``options``, a ``key`` of option ids (a set, or every id in order) and ``scoring``."""
+    """Read ``options``, a ``key`` of option ids (a set, or every id in order), ``scoring``, ``shuffle``."""
     options = _choices(item.child("options"), chk, "options")
     scoring = _scoring(fields, chk)
     if options is None:
+        _shuffle(fields, chk)  # still report a bad flag
         return {}
-    out: dict[str, Any] = {"options": options}
+    out: dict[str, Any] = {"options": options, **_shuffle(fields, chk)}
     if scoring:
         out["scoring"] = scoring
     key = _key_ids(item.child("key"), chk, [o.id for o in options], ordered=ordered)
@@ -251,21 +269,22 @@ class SingleChoice(ItemType):
     """One right option among several; scored 0/1."""
 
     name = "single_choice"
-    fields = ("options", "key")
+    fields = ("options", "key", "shuffle")
 
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-        """Check options and a key naming one of them."""
+        """Check options, a key naming one of them and the shuffle flag."""
         options = _choices(item.child("options"), chk, "options")
+        shuffle = _shuffle(fields, chk)
         if options is None:
             return {}
         key_node = item.child("key")
         if isinstance(key_node.value, list):
             chk.error(key_node, "a single_choice item has one key, not a list",
                       "give one option id, or make the item multiple_choice")
-            return {"options": options}
+            return {"options": options, **shuffle}
         key = _key_ids(key_node, chk, [o.id for o in options], ordered=False)
-        return {"options": options, "key": key[0]} if key else {"options": options}
+        return {"options": options, **shuffle, **({"key": key[0]} if key else {})}
 
     def score(self, item: Item, answer: object) -> int:
         """Give 1 for the key, 0 for anything else."""
@@ -279,7 +298,7 @@ class MultipleChoice(ItemType):
     """Several right options; all-or-nothing (0/1) or partial credit (0..number of keyed options)."""
 
     name = "multiple_choice"
-    fields = ("options", "key", "scoring")
+    fields = ("options", "key", "scoring", "shuffle")
 
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
@@ -406,7 +425,7 @@ class Ordering(ItemType):
     """Put options in order; all-or-nothing, or one point per neighbouring pair in the right order."""
 
     name = "ordering"
-    fields = ("options", "key", "scoring")
+    fields = ("options", "key", "scoring", "shuffle")
 
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
@@ -432,15 +451,15 @@ class Matching(ItemType):
     """Match each source to a target; all-or-nothing or one point per right pair."""
 
     name = "matching"
-    fields = ("sources", "targets", "key", "scoring")
+    fields = ("sources", "targets", "key", "scoring", "shuffle")
 
     def read(self, fields: dict[str, Located], chk: Checker, item: Located,
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-        """Check sources, targets and a key pairing every source with a target."""
+        """Check sources, targets, a key pairing every source with a target and the shuffle flag."""
         sources = _choices(item.child("sources"), chk, "sources")
         targets = _choices(item.child("targets"), chk, "targets")
         scoring = _scoring(fields, chk)
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = _shuffle(fields, chk)
         if scoring:
             out["scoring"] = scoring
         if sources is None or targets is None:

@@ -135,6 +135,11 @@ class Item:
     irt : IrtParameters or None
         Calibrated parameters; ``None`` makes a pilot item whose provisional difficulty comes from
         :attr:`level`.
+    shuffle : bool
+        Whether the app presents the options (or a matching item's sources and targets) in a
+        per-attempt shuffled order (:func:`content.presentation.option_order`); ``False`` pins the
+        authored order ("all of the above", a natural scale). Only choice, ordering and matching
+        items carry the field; for other types it stays ``True`` and means nothing.
     """
 
     id: str
@@ -155,6 +160,7 @@ class Item:
     feedback: Feedback = field(default_factory=Feedback)
     irt: IrtParameters | None = None
     level: str = "medium"
+    shuffle: bool = True
 
     @property
     def pilot(self) -> bool:

@@ -61,6 +61,10 @@ custom, portableCustom, ...)
   ``-`` (``Choicesingle_853928446`` → ``choicesingle-853928446``); a collision gets ``-2``, ``-3``... and
   a warning. :attr:`QtiImport.identifiers` keeps the mapping. Option ids keep ``[A-Za-z0-9_.-]``.
 - Items are pilot items (no IRT parameters) of level ``medium`` unless told otherwise.
+- Option order: the interaction's ``shuffle`` follows QTI, where it defaults to false: ``shuffle="true"``
+  gives ``shuffle: true``; an absent or false ``shuffle`` gives ``shuffle: false`` (the authored order is
+  kept). Thetapath pins an item as a whole, so a choice (or match choice) with ``fixed="true"`` makes the
+  item ``shuffle: false``.
 
 XML is parsed with defusedxml: a DOCTYPE, an entity declaration or an external reference is refused (an
 error for that file), nothing is ever fetched, and files are read within the archive's
@@ -844,6 +848,16 @@ class _Context:
         self.issues.append(PackIssue(self.path, line, None, WARNING, message, hint))
 
 
+def _true(value: str) -> bool:
+    return value.strip() in ("true", "1")
+
+
+def _shuffle(interaction: _Node, choices: list[_Node]) -> bool:
+    """QTI's ``shuffle`` (absent means false); a choice with ``fixed="true"`` pins the whole item."""
+    return _true(interaction.get("shuffle", "false")) and not any(_true(c.get("fixed", "false"))
+                                                                  for c in choices)
+
+
 def _choices(md: _Markdown, nodes: list[_Node], ids: dict[str, str]) -> tuple[Choice, ...]:
     out: list[Choice] = []
     for node in nodes:
@@ -1003,18 +1017,20 @@ class _ItemReader:
                 if sorted(key) != sorted(ids) or len(set(key)) != len(key):
                     raise self.fail(node, "the correct order does not list every choice exactly once",
                                     "order every choice in the correctResponse")
-                return {"type": "ordering", "options": options, "key": tuple(ids[k] for k in key)}
+                return {"type": "ordering", "options": options, "key": tuple(ids[k] for k in key),
+                        "shuffle": _shuffle(node, nodes)}
             single = decl.cardinality == "single" and (
                 tag == "inlineChoiceInteraction" or node.get("maxChoices", "1") == "1")
             if single:
-                return {"type": "single_choice", "options": options, "key": ids[key[0]]}
+                return {"type": "single_choice", "options": options, "key": ids[key[0]],
+                        "shuffle": _shuffle(node, nodes)}
             scoring = "all_or_nothing"
             if kind == "map" and decl.mapping:
                 scoring = "partial"
                 self.check_weights(node, decl, set(key), list(ids))
             keyed = set(key)
             return {"type": "multiple_choice", "options": options, "scoring": scoring,
-                    "key": tuple(ids[k] for k in ids if k in keyed)}
+                    "key": tuple(ids[k] for k in ids if k in keyed), "shuffle": _shuffle(node, nodes)}
         if tag == "matchInteraction":
             return self.match(node, decl, key, kind, md)
         if tag == "textEntryInteraction":
@@ -1074,7 +1090,8 @@ class _ItemReader:
                 self.ctx.warn(node.line, "the mapping's weights are approximated: partial credit gives "
                               "one point per right pair", "check the item's scoring")
         return {"type": "matching", "sources": sources, "targets": targets, "scoring": scoring,
-                "key": tuple((src_ids[s], tgt_ids[pairs[s]]) for s in src_ids)}
+                "key": tuple((src_ids[s], tgt_ids[pairs[s]]) for s in src_ids),
+                "shuffle": _shuffle(node, src_nodes + tgt_nodes)}
 
     def text_entry(self, node: _Node, decl: _Decl, key: list[str], rp: _Node | None) -> dict[str, Any]:
         if decl.base_type in ("float", "integer"):
