@@ -31,9 +31,16 @@ Learning paths (:mod:`adaptive.pathing`)
     (per-competency estimates and mastery decisions with history), :class:`PathInputs` →
     :func:`recommend` / :func:`decide` (:class:`PathDecision`, replayed by :func:`replay_decision`),
     :func:`plan_path`, :func:`dashboard`; :func:`placement_policy` and :func:`placement_outcome`;
-    :class:`TestOutSettings` and :func:`testout_allowed`; :class:`ReviewSettings`,
+    :class:`TestOutSettings`; :class:`ReviewSettings`,
     :func:`decayed_estimate`, :func:`review_due_at`, :func:`due_reviews`, :func:`review_settings`;
-    :func:`evidence_from_test`; :func:`simulate_walk` for seeded path simulations.
+    :func:`evidence_from_test`, :func:`credited_evidence`; :func:`simulate_walk` for seeded path
+    simulations.
+Trustworthy evidence (:mod:`adaptive.integrity`, :mod:`adaptive.personfit`)
+    :class:`EvidenceRules` and :func:`credit_decision` (minimum items, SE bound, classification,
+    person fit) decide whether a mastery decision may be credited; :func:`person_fit` (Snijders'
+    :math:`l_z^*`) flags response patterns that no ability explains; :class:`RetakePolicy`,
+    :func:`retake_allowed` and :func:`recent_exclusions` are the one retake rule for every
+    credit-bearing attempt.
 
 Errors are :class:`AdaptiveError` and its children; each names the item and the field involved.
 """
@@ -52,6 +59,16 @@ from .errors import (
     NoItemsAvailable,
 )
 from .estimation import EAP, MAP, WLE, Estimator
+from .integrity import (
+    CreditDecision,
+    EvidenceRules,
+    PastAttempt,
+    RetakeDecision,
+    RetakePolicy,
+    credit_decision,
+    recent_exclusions,
+    retake_allowed,
+)
 from .pathing import (
     CompetencyGraph,
     Evidence,
@@ -62,8 +79,8 @@ from .pathing import (
     PlacementSettings,
     Recommendation,
     ReviewSettings,
-    TestOutAttempt,
     TestOutSettings,
+    credited_evidence,
     dashboard,
     decayed_estimate,
     decide,
@@ -77,8 +94,8 @@ from .pathing import (
     review_due_at,
     review_settings,
     simulate_walk,
-    testout_allowed,
 )
+from .personfit import PersonFit, lz, lz_star, person_fit
 from .responses import ResponseData, read_responses_csv
 from .selection import ContentBalanced, MaxInfo, Randomesque, SympsonHetter
 from .simulate import (
@@ -112,9 +129,11 @@ __all__ = [
     "CatStep",
     "CompetencyGraph",
     "ContentBalanced",
+    "CreditDecision",
     "EstimationError",
     "Estimator",
     "Evidence",
+    "EvidenceRules",
     "InvalidItemParameters",
     "InvalidResponses",
     "ItemBank",
@@ -124,20 +143,25 @@ __all__ = [
     "MaxInfo",
     "ModuleSpec",
     "NoItemsAvailable",
+    "PastAttempt",
     "PathDecision",
     "PathInputs",
+    "PersonFit",
     "PlacementSettings",
     "PolicySettings",
     "Priors",
     "Randomesque",
     "Recommendation",
     "ResponseData",
+    "RetakeDecision",
+    "RetakePolicy",
     "ReviewSettings",
     "SimulationResult",
     "SympsonHetter",
-    "TestOutAttempt",
     "TestOutSettings",
     "calibrate",
+    "credit_decision",
+    "credited_evidence",
     "dashboard",
     "decayed_estimate",
     "decide",
@@ -148,14 +172,19 @@ __all__ = [
     "item_fit",
     "item_statistics",
     "linear_test",
+    "lz",
+    "lz_star",
     "marginal_reliability",
+    "person_fit",
     "placement_outcome",
     "placement_policy",
     "plan_path",
     "read_responses_csv",
+    "recent_exclusions",
     "recommend",
     "replay",
     "replay_decision",
+    "retake_allowed",
     "review_due_at",
     "review_settings",
     "run",
@@ -165,5 +194,4 @@ __all__ = [
     "sx2_item_fit",
     "sympson_hetter_control",
     "synthetic_bank",
-    "testout_allowed",
 ]

@@ -245,6 +245,7 @@ class PolicySettings:
     sprt_delta: float = 0.3
     error_rate: float = 0.05
     pilot_rate: float = 0.0
+    mastery_max_se: float | None = None
 
     def build(self) -> CatPolicy:
         """Build the policy; raise :class:`AdaptiveError` naming the wrong setting."""
@@ -282,7 +283,7 @@ class PolicySettings:
         if self.se_target is not None:
             rules.append(AllOf(MinItems(self.min_items), StandardErrorBelow(self.se_target)))
         if mastery is not None and self.mastery_stop:
-            rules.append(Classified(mastery, self.min_items))
+            rules.append(Classified(mastery, self.min_items, self.mastery_max_se, self.prior_sd))
         rules.append(MaxItems(self.max_items))
         return CatPolicy(estimator=estimator, selector=selector, stopper=AnyOf(*rules),
                          mastery=mastery, pilot_rate=self.pilot_rate)

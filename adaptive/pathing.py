@@ -65,6 +65,14 @@ from .bank import ItemBank
 from .cat import CatPolicy, PolicySettings, run
 from .errors import AdaptiveError
 from .estimation import EAP
+from .integrity import (
+    CreditDecision,
+    EvidenceRules,
+    PastAttempt,
+    RetakePolicy,
+    credit_decision,
+    retake_allowed,
+)
 from .selection import ContentBalanced, MaxInfo, Randomesque, Selector
 from .simulate import draw_score, responder
 from .stopping import AllOf, AnyOf, MaxItems, MinItems, Stopper
@@ -83,14 +91,13 @@ __all__ = [
     "PathInputs",
     "PlacementSettings",
     "Recommendation",
-    "RetryDecision",
     "ReviewSettings",
     "SimulatedDecision",
-    "TestOutAttempt",
     "TestOutSettings",
     "WalkResult",
     "classify",
     "competency_estimates",
+    "credited_evidence",
     "dashboard",
     "decayed_estimate",
     "decide",
@@ -105,7 +112,6 @@ __all__ = [
     "review_settings",
     "simulate_test",
     "simulate_walk",
-    "testout_allowed",
 ]
 
 SECONDS_PER_DAY = 86_400.0
@@ -463,7 +469,8 @@ class ReviewSettings(_JsonSettings):
     min_interval_days, max_interval_days : float
         Bounds of the time from evidence to the next review.
     min_items, max_items : int
-        Length of a review test.
+        Length of a review test: it stops once the decision holds (a confirmed mastery also needs the
+        precision at the cut of the pack's evidence rules).
     """
 
     half_life_days: float = 30.0
@@ -540,7 +547,8 @@ def due_reviews(
     return tuple(c for _, _, c in sorted(due))
 
 
-def review_settings(state: Evidence, cut: float, now: float, settings: ReviewSettings) -> PolicySettings:
+def review_settings(state: Evidence, cut: float, now: float, settings: ReviewSettings,
+                    rules: EvidenceRules = EvidenceRules()) -> PolicySettings:
     """The CAT settings of a short review test of one competency.
 
     Its EAP prior is the decayed estimate, so the review combines the old evidence with the new
@@ -552,7 +560,8 @@ def review_settings(state: Evidence, cut: float, now: float, settings: ReviewSet
     return PolicySettings(
         estimator="eap", prior_mean=prior.theta, prior_sd=max(prior.se, 0.05), selection="mfi",
         se_target=None, min_items=settings.min_items, max_items=settings.max_items, cut=cut,
-        mastery_method="ci", mastery_stop=True, error_rate=settings.error_rate)
+        mastery_method="ci", mastery_stop=True, error_rate=settings.error_rate,
+        mastery_max_se=rules.max_se)
 
 
 # ============================================================================ evidence from tests
@@ -588,18 +597,41 @@ def competency_estimates(
 
 def evidence_from_test(
     competency: str, state: CatState, step: CatStep, cut: float, now: float, source: str,
-    pack_version: str = "",
+    pack_version: str = "", *, credit: CreditDecision | None = None,
 ) -> Evidence:
     """The evidence of a finished single-competency test (module assessment, test-out, review).
 
-    The decision is the test's own (``step.mastery``, from its classification rule at ``cut``); without
-    one the confidence-interval rule (:func:`classify`) decides. A passed test-out
-    (``mastery == "mastered"``) is the recognition of prior learning.
+    With ``credit`` (:func:`~adaptive.integrity.credit_decision` of the same test) its decision is
+    the evidence's: mastery only when credited. Without it the decision is the test's own
+    (``step.mastery``, from its classification rule at ``cut``), or the confidence-interval rule
+    (:func:`classify`) when the test had none. A passed test-out (``mastery == "mastered"``) is the
+    recognition of prior learning.
     """
-    mastery = step.mastery if step.mastery is not None else classify(step.estimate, cut)
+    if credit is not None:
+        mastery = credit.mastery
+    else:
+        mastery = step.mastery if step.mastery is not None else classify(step.estimate, cut)
     ids, _ = state.scored()
     return Evidence(competency, step.estimate.theta, step.estimate.se, mastery, float(now), source,
                     float(cut), ids, pack_version)
+
+
+def credited_evidence(
+    bank: ItemBank, competency: str, state: CatState, step: CatStep, cut: float, now: float,
+    source: str, pack_version: str = "", rules: EvidenceRules = EvidenceRules(),
+    prior_items: int = 0, prior_sd: float = 1.0,
+) -> tuple[Evidence, CreditDecision]:
+    """:func:`evidence_from_test` after :func:`~adaptive.integrity.credit_decision` of the test.
+
+    ``prior_items`` and ``prior_sd`` describe the test's prior: for a review, the evidence it
+    confirms (its items count, its precision counts at the cut); N(0, 1) and no items otherwise.
+    """
+    ids, scores = state.scored()
+    mastery = step.mastery if step.mastery is not None else classify(step.estimate, cut)
+    credit = credit_decision(bank, ids, scores, step.estimate, mastery, rules, cut=cut,
+                             prior_sd=prior_sd, prior_items=prior_items)
+    return (evidence_from_test(competency, state, step, cut, now, source, pack_version, credit=credit),
+            credit)
 
 
 # ============================================================================ placement
@@ -696,21 +728,27 @@ def placement_policy(
 def placement_outcome(
     bank: ItemBank, state: CatState, cuts: Mapping[str, float], now: float,
     settings: PlacementSettings = PlacementSettings(), pack_version: str = "",
+    rules: EvidenceRules = EvidenceRules(),
 ) -> tuple[Evidence, ...]:
     """Starting evidence for every competency of ``cuts`` from a finished placement test.
 
     Each competency gets its own EAP (its own responses only, N(0, 1) prior) and the interval rule at
-    its cut, so it is marked mastered only on decisive evidence; a competency that got no item keeps
-    the prior (undecided). Records come in the order of ``cuts``.
+    its cut; it is marked mastered only when that decision may be credited under ``rules`` (enough
+    items, SE bound, person fit: :func:`~adaptive.integrity.credit_decision`). With the default rules
+    a short placement test therefore sets starting points, and a test-out confirms mastery. A
+    competency that got no item keeps the prior (undecided). Records come in the order of ``cuts``.
     """
     ids, scores = state.scored()
     per = competency_estimates(bank, ids, scores, tag=settings.tag)
+    by_item = dict(zip(ids, scores, strict=True))
     out = []
     for c, cut in cuts.items():
         est, used = per.get(c, (AbilityEstimate(0.0, 1.0), ()))
         mastery = classify(est, cut, settings.error_rate)
         if len(used) < settings.min_per_competency:
             mastery = "undecided"
+        mastery = credit_decision(bank, used, [by_item[i] for i in used], est, mastery, rules,
+                                  cut=cut).mastery
         out.append(Evidence(c, est.theta, est.se, mastery, float(now), "placement", float(cut), used,
                             pack_version))
     return tuple(out)
@@ -719,7 +757,11 @@ def placement_outcome(
 # ============================================================================ test-out
 @dataclass(frozen=True, slots=True)
 class TestOutSettings(_JsonSettings):
-    """Test-out of a competency (recognition of prior learning) and its retry limits.
+    """Test-out of a competency (recognition of prior learning).
+
+    How many items a credited decision needs, and its SE bound, come from the pack's
+    :class:`~adaptive.integrity.EvidenceRules`; how often a learner may try again from its
+    :class:`~adaptive.integrity.RetakePolicy`.
 
     Attributes
     ----------
@@ -727,11 +769,8 @@ class TestOutSettings(_JsonSettings):
         ``"ci"`` (stop when the 95 % interval excludes the cut) or ``"sprt"``.
     error_rate, sprt_delta : float
         The classification's error rate and SPRT indifference half-width.
-    min_items, max_items : int
-        Test length bounds; a test that reaches ``max_items`` undecided is not passed.
-    wait_days, backoff, max_wait_days : float
-        After ``k`` consecutive failed attempts the next one waits
-        ``min(wait_days · backoff^(k-1), max_wait_days)`` days from the last attempt.
+    max_items : int
+        A test that reaches ``max_items`` undecided is not passed.
     """
 
     __test__: ClassVar[bool] = False  # not a pytest test class
@@ -739,103 +778,31 @@ class TestOutSettings(_JsonSettings):
     mastery_method: str = "ci"
     error_rate: float = 0.05
     sprt_delta: float = 0.3
-    min_items: int = 3
     max_items: int = 20
-    wait_days: float = 1.0
-    backoff: float = 2.0
-    max_wait_days: float = 30.0
 
     def __post_init__(self) -> None:
         if self.mastery_method not in ("ci", "sprt"):
             msg = f"unknown test-out mastery method {self.mastery_method!r}; use ci or sprt"
             raise AdaptiveError(msg)
-        if not (self.wait_days >= 0 and self.backoff >= 1 and self.max_wait_days >= self.wait_days):
-            msg = "test-out needs wait_days >= 0, backoff >= 1 and max_wait_days >= wait_days"
-            raise AdaptiveError(msg)
 
-    def policy_settings(self, cut: float, competency: str | None = None,
-                        tag: str = "competency") -> PolicySettings:
+    def policy_settings(self, cut: float, competency: str | None = None, tag: str = "competency",
+                        rules: EvidenceRules = EvidenceRules()) -> PolicySettings:
         """The CAT settings: N(0, 1) prior, maximum information, stop on classification at ``cut``.
 
+        The test runs at least ``rules.min_items`` items and stops on *mastered* only once the SE is
+        within ``rules.max_se`` too, so it never ends on a mastery that could not be credited.
         With ``competency``, only items whose ``tag`` is that competency are given (so the test can run
         on a whole pack's bank); without it, on every item of the bank it runs on.
         """
         return PolicySettings(
-            estimator="eap", selection="mfi", se_target=None, min_items=self.min_items,
-            max_items=self.max_items, cut=float(cut), mastery_method=self.mastery_method,
-            mastery_stop=True, sprt_delta=self.sprt_delta, error_rate=self.error_rate,
+            estimator="eap", selection="mfi", se_target=None,
+            min_items=min(rules.min_items, self.max_items), max_items=self.max_items,
+            cut=float(cut), mastery_method=self.mastery_method, mastery_stop=True,
+            sprt_delta=self.sprt_delta, error_rate=self.error_rate, mastery_max_se=rules.max_se,
             content_tag=None if competency is None else tag,
             content_targets={} if competency is None else {competency: 1.0})
 
     _what: ClassVar[str] = "test-out setting"
-
-
-@dataclass(frozen=True, slots=True)
-class TestOutAttempt:
-    """A previous test-out attempt: when it finished and whether it passed."""
-
-    __test__: ClassVar[bool] = False
-
-    time: float
-    passed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RetryDecision:
-    """Whether a test-out may start now, and from when it may.
-
-    Attributes
-    ----------
-    allowed : bool
-    next_allowed_at : float
-        POSIX seconds; ``now`` or earlier when allowed.
-    failures : int
-        Consecutive failed attempts since the last pass.
-    reason : str
-    """
-
-    allowed: bool
-    next_allowed_at: float
-    failures: int
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {"allowed": self.allowed, "next_allowed_at": self.next_allowed_at,
-                "failures": self.failures, "reason": self.reason}
-
-
-def testout_allowed(
-    attempts: Sequence[TestOutAttempt], now: float, settings: TestOutSettings = TestOutSettings(),
-) -> RetryDecision:
-    r"""The waiting-period rule against brute-forcing a test-out.
-
-    With :math:`k` consecutive failures since the last pass, the last at :math:`t_k`:
-
-    .. math:: t_{next} = t_k + \min(w\,b^{k-1},\ w_{max}) \text{ days}
-
-    Each attempt of a non-master passes with probability at most about :math:`\alpha`; doubling waits
-    (:math:`b = 2`) allow only about :math:`\log_2(D/w) + 1` attempts in :math:`D` days before the wait
-    reaches :math:`w_{max}`, and one per :math:`w_{max}` after that.
-    """
-    failures = 0
-    last = -math.inf
-    for att in sorted(attempts, key=lambda a: a.time):
-        failures = 0 if att.passed else failures + 1
-        last = att.time
-    if failures == 0:
-        return RetryDecision(True, min(now, last) if math.isfinite(last) else now, 0,
-                             "no failed attempt since the last pass")
-    wait = min(settings.wait_days * settings.backoff ** (failures - 1), settings.max_wait_days)
-    at = last + wait * SECONDS_PER_DAY
-    if now >= at:
-        return RetryDecision(True, at, failures, f"the {wait:g}-day wait after {failures} failed "
-                             f"attempt{'s' if failures > 1 else ''} is over")
-    return RetryDecision(False, at, failures, f"after {failures} failed attempt"
-                         f"{'s' if failures > 1 else ''} the next test-out waits {wait:g} days")
-
-
-testout_allowed.__test__ = False  # type: ignore[attr-defined]  # not a pytest test function
 
 
 # ============================================================================ recommendations
@@ -1263,6 +1230,8 @@ def simulate_walk(
     placement: PlacementSettings | None = PlacementSettings(),
     testout: TestOutSettings | None = None,
     review: ReviewSettings | None = ReviewSettings(),
+    rules: EvidenceRules = EvidenceRules(),
+    retakes: RetakePolicy = RetakePolicy(),
     gain: float = 0.8,
     max_modules: int | None = None,
     tag: str = "competency",
@@ -1271,7 +1240,8 @@ def simulate_walk(
 
     1. At time 0 a placement test (unless ``placement`` is None) records starting evidence.
     2. Then, one module a day, the learner follows the recommendation: with ``testout`` settings they
-       first try to test out of each competency (when :func:`testout_allowed`); otherwise they study
+       first try to test out of each competency (when :func:`~adaptive.integrity.retake_allowed`
+       under ``retakes``); otherwise they study
        it — the true ability rises by ``gain`` logits — and take the module assessment
        (``assessment[c]``, restricted to the competency's items). A competency not mastered comes back
        in the recommendations and is studied again; at most ``max_modules`` modules
@@ -1279,6 +1249,7 @@ def simulate_walk(
     3. With ``review`` settings, each mastered competency is reviewed at its due time; the true ability
        has drifted meanwhile by :math:`N(0, \tau^2(1 - 2^{-\Delta t/h}))`, as the decay model assumes.
 
+    Every decision is credited under ``rules`` (:func:`~adaptive.integrity.credit_decision`).
     Abilities are per competency (``true_theta``); answers follow the bank's model.
     """
     theta = {c: float(true_theta[c]) for c in graph.order}
@@ -1289,7 +1260,7 @@ def simulate_walk(
     path_decisions: list[PathDecision] = []
     seconds: list[float] = []
     studied: list[str] = []
-    attempts: dict[str, list[TestOutAttempt]] = {}
+    attempts: dict[str, list[PastAttempt]] = {}
     now = 0.0
 
     def note(ev: Evidence) -> None:
@@ -1305,7 +1276,7 @@ def simulate_walk(
         policy = placement_policy(cuts, placement)
         respond = _responder(bank, theta, tag, rng)
         state, _ = run(bank, policy, int(rng.integers(2**31)), respond)
-        for ev in placement_outcome(bank, state, cuts, now, placement):
+        for ev in placement_outcome(bank, state, cuts, now, placement, rules=rules):
             note(ev)
     limit = 3 * len(modules) if max_modules is None else max_modules
     for _ in range(limit):
@@ -1319,17 +1290,17 @@ def simulate_walk(
             break
         top = decision.recommendations[0]
         for c in top.competencies:
-            if testout is not None and testout_allowed(attempts.get(c, []), now, testout).allowed:
+            if testout is not None and retake_allowed(attempts.get(c, []), now, retakes).allowed:
                 state, step, _ = simulate_test(
-                    bank, testout.policy_settings(cuts[c], c, tag).build(), theta[c], rng)
-                ev = evidence_from_test(c, state, step, cuts[c], now, "testout")
-                attempts.setdefault(c, []).append(TestOutAttempt(now, ev.mastered))
+                    bank, testout.policy_settings(cuts[c], c, tag, rules).build(), theta[c], rng)
+                ev, _ = credited_evidence(bank, c, state, step, cuts[c], now, "testout", rules=rules)
+                attempts.setdefault(c, []).append(PastAttempt(now, now, ev.mastered))
                 note(ev)
                 if ev.mastered:
                     continue
             theta[c] += gain
             state, step, _ = simulate_test(bank, single(c, assessment[c]), theta[c], rng)
-            note(evidence_from_test(c, state, step, cuts[c], now, "assessment"))
+            note(credited_evidence(bank, c, state, step, cuts[c], now, "assessment", rules=rules)[0])
         studied.append(top.module)
     if review is not None:
         for c, st in sorted(model.states().items(), key=lambda kv: graph.rank(kv[0])):
@@ -1339,9 +1310,10 @@ def simulate_walk(
             days = (at - st.time) / SECONDS_PER_DAY
             var = review.tau ** 2 * -math.expm1(-days * math.log(2.0) / review.half_life_days)
             theta[c] += float(rng.normal(0.0, math.sqrt(var)))
-            settings = review_settings(st, cuts[c], at, review)
+            settings = review_settings(st, cuts[c], at, review, rules)
             state, step, _ = simulate_test(bank, single(c, settings), theta[c], rng)
-            note(evidence_from_test(c, state, step, cuts[c], at, "review"))
+            note(credited_evidence(bank, c, state, step, cuts[c], at, "review", rules=rules,
+                                   prior_items=len(st.items), prior_sd=settings.prior_sd)[0])
     return WalkResult(tuple(decisions), tuple(studied), model, tuple(path_decisions), tuple(seconds))
 
 

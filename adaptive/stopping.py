@@ -35,7 +35,22 @@ __all__ = [
     "MinItems",
     "StandardErrorBelow",
     "Stopper",
+    "se_at",
 ]
+
+
+def se_at(bank: ItemBank, items: Sequence[int], theta: float, prior_sd: float | None = None) -> float:
+    r"""The standard error of measurement at ``theta``: :math:`(1/\sigma_0^2 + \sum_j I_j(\theta))^{-1/2}`.
+
+    With a cut score as ``theta`` this is how precisely a test measures where its decision is made:
+    a learner who answers every question right has a wide posterior at the top of the scale, but a
+    precise measurement at the cut. ``prior_sd`` adds the prior's precision (a review's prior is the
+    evidence it confirms).
+    """
+    info = float(np.sum(bank.information(float(theta), np.asarray(items, dtype=np.intp)))) if items else 0.0
+    if prior_sd is not None:
+        info += 1.0 / (prior_sd * prior_sd)
+    return 1.0 / math.sqrt(info) if info > 0 else math.inf
 
 
 class Mastery(StrEnum):
@@ -184,10 +199,18 @@ class SPRT:
 
 @dataclass(frozen=True, slots=True)
 class Classified:
-    """Stop once a mastery rule reaches a decision (after ``min_items``)."""
+    """Stop once a mastery rule reaches a decision (after ``min_items``).
+
+    With ``mastered_max_se``, a *mastered* classification stops the test only once the standard error
+    at the cut (:func:`se_at`, with the prior's precision ``prior_sd``) is at most that bound too, so a
+    test never ends on a mastery decision that could not be credited (:mod:`adaptive.integrity`); a
+    *not mastered* decision stops at once.
+    """
 
     rule: MasteryRule
     min_items: int = 1
+    mastered_max_se: float | None = None
+    prior_sd: float | None = None
 
     def stop_reason(
         self, bank: ItemBank, items: Sequence[int], scores: Sequence[int],
@@ -196,8 +219,13 @@ class Classified:
         """``"mastery"`` when the rule is decided."""
         if len(items) < self.min_items:
             return None
-        decided = self.rule.classify(bank, items, scores, estimate) is not Mastery.UNDECIDED
-        return "mastery" if decided else None
+        decided = self.rule.classify(bank, items, scores, estimate)
+        if decided is Mastery.UNDECIDED:
+            return None
+        if (decided is Mastery.MASTERED and self.mastered_max_se is not None
+                and se_at(bank, items, self.rule.cut, self.prior_sd) > self.mastered_max_se):
+            return None
+        return "mastery"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,9 @@ REVIEW = ReviewSettings()
 """Spaced review: the SE inflates towards 1 logit with a 30-day half-life (see adaptive.pathing)."""
 
 TESTOUT = TestOutSettings()
-"""Test-out: stop when the 95 % interval excludes the competency's cut, 3 to 20 items; after k failures
-in a row the next try waits min(2^(k-1), 30) days."""
+"""Test-out: stop when the 95 % interval excludes the competency's cut, at most 20 items; how many items
+a credited decision needs and how often a learner may retry come from the pack (``evidence`` and
+``retakes``, :mod:`adaptive.integrity`)."""
 
 
 @dataclass(frozen=True)

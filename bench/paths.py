@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from adaptive import EAP, AbilityEstimate, ItemBank, PolicySettings  # noqa: E402
+from adaptive import EAP, AbilityEstimate, ItemBank  # noqa: E402
 from adaptive.pathing import (  # noqa: E402
     CompetencyGraph,
     Evidence,
@@ -59,12 +59,14 @@ from adaptive.pathing import (  # noqa: E402
     SimulatedDecision,
     TestOutSettings,
     classify,
+    credited_evidence,
     decide,
     simulate_test,
     simulate_walk,
 )
 from adaptive.types import FloatArray  # noqa: E402
 from content import load_pack  # noqa: E402
+from content.policy import assessment_policy  # noqa: E402
 
 PACK = ROOT / "content" / "packs" / "data-literacy"
 TARGETS = (0.0, 0.5, 1.0, 1.5)
@@ -81,15 +83,13 @@ class Pack:
         self.modules = tuple(ModuleSpec(m.id, m.competencies) for m in pack.modules)
         self.cuts = {c.id: float(c.assessment.cut) for c in pack.competencies}
         self.titles = {c.id: c.title for c in pack.competencies}
-        self.assessment = {
-            c.id: PolicySettings(
-                estimator="eap",
-                selection="randomesque" if c.assessment.exposure_target is not None else "mfi",
-                randomesque_k=3, se_target=c.assessment.se_target, min_items=c.assessment.min_items,
-                max_items=c.assessment.max_items, cut=c.assessment.cut,
-                mastery_method=c.assessment.mastery_method)
-            for c in pack.competencies}
+        self.rules = pack.evidence
+        self.retakes = pack.retakes
         values = self.bank.tags["competency"]
+        self.assessment = {
+            c.id: assessment_policy(c.assessment, sum(1 for j in range(len(self.bank)) if values[j] == c.id
+                                                      and not self.bank.pilot[j]), self.rules)
+            for c in pack.competencies}
         self.items = {c: np.array([j for j in range(len(self.bank))
                                    if values[j] == c and not self.bank.pilot[j]]) for c in self.cuts}
 
@@ -107,7 +107,8 @@ def walk(p: Pack, n: int, rng: np.random.Generator) -> dict[str, Any]:
     studied = finished = 0
     for e, theta in enumerate(correlated(-0.3, 1.0, 0.6, len(order), n, rng)):
         r = simulate_walk(p.bank, p.graph, p.modules, p.cuts, dict(zip(order, theta, strict=True)), rng,
-                          assessment=p.assessment, testout=TestOutSettings() if e % 2 else None)
+                          assessment=p.assessment, testout=TestOutSettings() if e % 2 else None,
+                          rules=p.rules, retakes=p.retakes)
         decisions += r.decisions
         seconds += r.decision_seconds
         studied += len(r.studied)
@@ -144,11 +145,12 @@ def testout(p: Pack, thetas: FloatArray, settings: TestOutSettings,
     items = np.zeros(thetas.shape[0])
     passes = []
     for k, c in enumerate(p.cuts):
-        policy = settings.policy_settings(p.cuts[c], c).build()
+        policy = settings.policy_settings(p.cuts[c], c, rules=p.rules).build()
         for e in range(thetas.shape[0]):
             state, step, _ = simulate_test(p.bank, policy, float(thetas[e, k]), rng)
             items[e] += state.n_scored
-            passes.append(step.mastery == "mastered")
+            ev, _ = credited_evidence(p.bank, c, state, step, p.cuts[c], 0.0, "testout", rules=p.rules)
+            passes.append(ev.mastered)
     return float(items.mean()), float(np.mean(passes))
 
 

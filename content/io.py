@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -41,7 +41,8 @@ Source = str | os.PathLike[str] | bytes | BinaryIO
 """A pack folder or zip file path, zip bytes, or a binary stream of a zip (an upload)."""
 
 _HASH_VERSION = "thetapath-pack-1"
-_LATER_FIELDS = frozenset({"Item.shuffle"})
+_LATER_FIELDS = frozenset({"Item.shuffle", "Module.feedback", "ContentPack.evidence",
+                           "ContentPack.retakes"})
 """Model fields (``Class.field``) added after the hash format was fixed: left out of the hash while
 they hold their dataclass default, so that a pack that does not use them keeps the hash it always had.
 A field added to the model later belongs here too."""
@@ -124,6 +125,12 @@ def _settings_diff(settings: AssessmentSettings, base: AssessmentSettings) -> di
     return out
 
 
+def _changed(settings: Any) -> dict[str, Any]:
+    """The fields of an ``evidence``/``retakes`` setting that differ from their defaults."""
+    default = type(settings)().to_json()
+    return {name: value for name, value in settings.to_json().items() if value != default[name]}
+
+
 def _pack_yaml(pack: ContentPack) -> dict[str, Any]:
     out: dict[str, Any] = {"id": pack.id, "title": pack.title, "version": pack.version,
                            "language": pack.language, "licence": pack.licence}
@@ -134,6 +141,10 @@ def _pack_yaml(pack: ContentPack) -> dict[str, Any]:
         out["description"] = pack.description
     out["assessment"] = {name: getattr(pack.assessment, name) for name in AssessmentSettings.__slots__
                          if getattr(pack.assessment, name) is not None}
+    for name in ("evidence", "retakes"):
+        changed = _changed(getattr(pack, name))
+        if changed:
+            out[name] = changed
     competencies = []
     for comp in pack.competencies:
         record: dict[str, Any] = {"id": comp.id, "title": comp.title}
@@ -159,6 +170,8 @@ def _pack_yaml(pack: ContentPack) -> dict[str, Any]:
         record["items"] = list(module.item_files)
         if module.minutes is not None:
             record["minutes"] = module.minutes
+        if module.feedback != "end":
+            record["feedback"] = module.feedback
         modules.append(record)
     out["modules"] = modules
     credentials = []
@@ -260,8 +273,8 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if hasattr(value, "__slots__") and hasattr(value, "__dataclass_fields__"):
-        return {name: _jsonable(getattr(value, name)) for name in value.__dataclass_fields__
-                if name != "html" and not _at_later_default(value, name)}
+        return {spec.name: _jsonable(getattr(value, spec.name)) for spec in fields(value)
+                if spec.name != "html" and not _at_later_default(value, spec.name)}
     return value
 
 
@@ -278,7 +291,8 @@ def content_hash(pack: ContentPack) -> str:
 
     Rendered lesson HTML is left out (it is derived from the Markdown), so upgrading the renderer does
     not change a pack's identity; so are fields added to the model later (:data:`_LATER_FIELDS`) while
-    they hold their default (``shuffle: true``), so a pack that does not use them keeps its hash.
+    they hold their default (``shuffle: true``, ``feedback: end``, the default ``evidence`` and
+    ``retakes``), so a pack that does not use them keeps its hash.
     """
     canonical = json.dumps([_HASH_VERSION, _jsonable(pack)], sort_keys=True, ensure_ascii=False,
                            separators=(",", ":"), allow_nan=False)

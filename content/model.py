@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adaptive import ItemParameters
+from adaptive.integrity import EvidenceRules, RetakePolicy
 from adaptive.irt import DICHOTOMOUS
 
 __all__ = [
@@ -94,6 +95,9 @@ class Module:
     lessons: tuple[Lesson, ...] = ()
     item_files: tuple[str, ...] = ()
     minutes: int | None = None
+    feedback: str = "end"
+    """``"end"`` (right answers only once an attempt is over) or ``"immediate"`` (formative practice:
+    allowed only for a module whose competencies count towards no credential)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +262,8 @@ class ContentPack:
     items: tuple[Item, ...] = ()
     assets: tuple[Asset, ...] = ()
     readme: str | None = None
+    evidence: EvidenceRules = field(default_factory=EvidenceRules)
+    retakes: RetakePolicy = field(default_factory=RetakePolicy)
 
     @property
     def content_hash(self) -> str:

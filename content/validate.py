@@ -21,11 +21,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from scipy.stats import binomtest, chisquare
 
-from adaptive import InvalidItemParameters, ItemParameters
+from adaptive import AdaptiveError, InvalidItemParameters, ItemParameters
+from adaptive.integrity import EvidenceRules, RetakePolicy
 from adaptive.irt import DICHOTOMOUS, MODELS, POLYTOMOUS
 
 from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative
@@ -60,6 +61,7 @@ __all__ = [
     "MATCHING_IN_PLACE_MIN_SOURCES",
     "MULTIPLE_KEY_MAX_SHARE",
     "MULTIPLE_KEY_MIN_ITEMS",
+    "WEAK_EVIDENCE_MIN_ITEMS",
     "check_files",
     "find_cycles",
 ]
@@ -82,6 +84,8 @@ MATCHING_IN_PLACE_MAX_SHARE = 0.25
 """Largest share of matching items whose key pairs every source with the target in the same place."""
 MATCHING_IN_PLACE_MIN_SOURCES = 3
 """A matching item with at least this many sources and an in-place key is warned about on its own."""
+WEAK_EVIDENCE_MIN_ITEMS = 5
+"""``evidence.min_items`` below this is a warning: a decision on fewer answers can be reached by guessing."""
 
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -93,7 +97,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SETTINGS = ("model", "cut", "se_target", "min_items", "max_items", "exposure_target", "pilot_rate",
              "mastery_method")
 _PACK_KEYS = ("id", "title", "version", "language", "licence", "competencies", "modules")
-_PACK_OPTIONAL = ("authors", "description", "assessment", "credentials")
+_PACK_OPTIONAL = ("authors", "description", "assessment", "evidence", "retakes", "credentials")
+_FEEDBACK = ("end", "immediate")
+_S = TypeVar("_S", EvidenceRules, RetakePolicy)
 _ITEM_COMMON = ("id", "type", "competency", "content_area", "stem", "feedback", "irt", "level")
 _ALL_TYPE_FIELDS = tuple(sorted({f for t in ITEM_TYPES.values() for f in t.fields}))
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -149,6 +155,7 @@ class _RawModule:
     value: Module
     node: Located
     competency_nodes: dict[str, Located] = field(default_factory=dict)
+    feedback_node: Located | None = None
 
 
 @dataclass(slots=True)
@@ -256,6 +263,8 @@ class _Validator:
         authors = self.authors(get("authors"))
         description = self.chk.text(get("description"), "description", required=False) or ""
         self.defaults = self.settings(get("assessment"), AssessmentSettings(), "assessment")
+        evidence = self.evidence(get("evidence"))
+        retakes = self.retakes(get("retakes"))
         for node in self.chk.seq(get("competencies"), "competencies") or []:
             self.competency(node)
         for node in self.chk.seq(get("modules"), "modules") or []:
@@ -279,7 +288,7 @@ class _Validator:
             modules=tuple(m.value for m in self.modules),
             credentials=tuple(c.value for c in self.credentials), items=items,
             assets=tuple(asset for _, asset in sorted(self.assets.items()) if asset is not None),
-            readme=readme_text)
+            readme=readme_text, evidence=evidence, retakes=retakes)
 
     def item_files_in_order(self) -> list[str]:
         """Return item files in the order modules first list them."""
@@ -358,6 +367,79 @@ class _Validator:
                       f"({merged.max_items})", "lower min_items or raise max_items")
         return merged
 
+    def evidence(self, node: Located) -> EvidenceRules:
+        """Read ``evidence:`` (what a decision needs before it grants credit); warn about weak rules."""
+        chk = self.chk
+        readers: dict[str, Any] = {
+            "min_items": lambda n: chk.integer(n, "evidence min_items", low=1, high=200),
+            "max_se": lambda n: chk.number(n, "evidence max_se", low=0.0, low_open=True),
+            "fit_threshold": lambda n: chk.number(n, "evidence fit_threshold"),
+        }
+        values, given = self.integrity_values(node, "evidence", readers)
+        rules = self.integrity_settings(EvidenceRules, values, given, node, "evidence")
+        if rules is not None and "min_items" in values and rules.min_items < WEAK_EVIDENCE_MIN_ITEMS:
+            chk.warn(given["min_items"], f"evidence min_items is {rules.min_items}: a decision on fewer "
+                     f"than {WEAK_EVIDENCE_MIN_ITEMS} answers can be reached by guessing",
+                     f"use at least {WEAK_EVIDENCE_MIN_ITEMS} (the default is "
+                     f"{EvidenceRules().min_items})")
+        if rules is not None and "fit_threshold" in values and rules.fit_threshold > 0:
+            chk.warn(given["fit_threshold"], f"evidence fit_threshold is {rules.fit_threshold:g}: above "
+                     "0 it flags more than half of honest learners' answer patterns as not fitting",
+                     f"use a negative value (the default is {EvidenceRules().fit_threshold:g}, the "
+                     "5 % point)")
+        return rules or EvidenceRules()
+
+    def retakes(self, node: Located) -> RetakePolicy:
+        """Read ``retakes:`` (waiting periods and rate limits between credit-bearing attempts)."""
+        chk = self.chk
+        readers: dict[str, Any] = {
+            "wait_days": lambda n: chk.number(n, "retakes wait_days", low=0.0),
+            "backoff": lambda n: chk.number(n, "retakes backoff", low=1.0),
+            "max_wait_days": lambda n: chk.number(n, "retakes max_wait_days", low=0.0),
+            "max_per_period": lambda n: chk.integer(n, "retakes max_per_period", low=1),
+            "period_days": lambda n: chk.number(n, "retakes period_days", low=0.0),
+            "exclude_days": lambda n: chk.number(n, "retakes exclude_days", low=0.0),
+        }
+        values, given = self.integrity_values(node, "retakes", readers)
+        if len(values) == len(given) and ("max_wait_days" in values or "wait_days" in values):
+            wait = values.get("wait_days", RetakePolicy().wait_days)
+            cap = values.get("max_wait_days", RetakePolicy().max_wait_days)
+            if cap < wait:
+                where = given.get("max_wait_days") or given["wait_days"]
+                chk.error(where, f"retakes max_wait_days ({cap:g}) is less than wait_days ({wait:g})",
+                          "raise max_wait_days or lower wait_days")
+                return RetakePolicy()
+        return self.integrity_settings(RetakePolicy, values, given, node, "retakes") or RetakePolicy()
+
+    def integrity_values(self, node: Located, what: str, readers: Mapping[str, Any]
+                         ) -> tuple[dict[str, Any], dict[str, Located]]:
+        """Read the given keys of an ``evidence:`` or ``retakes:`` section with their readers."""
+        if node.value is None:
+            return {}, {}
+        fields = self.chk.mapping(node, what, optional=tuple(readers))
+        if fields is None:
+            return {}, {}
+        given = {key: child for key, child in fields.items() if child.value is not None}
+        values: dict[str, Any] = {}
+        for key, child in given.items():
+            value = readers[key](child)
+            if value is not None:
+                values[key] = value
+        return values, given
+
+    def integrity_settings(self, kind: type[_S], values: dict[str, Any], given: Mapping[str, Located],
+                           node: Located, what: str) -> _S | None:
+        """Build the adaptive engine's settings; its own rules (AdaptiveError) become located errors."""
+        if len(values) < len(given):  # a value was already reported
+            return None
+        try:
+            return kind(**values)
+        except AdaptiveError as exc:
+            where = next(iter(given.values()), node)
+            self.chk.error(where, f"{what}: {exc}", f"correct the {what} settings, or leave them out "
+                           "for the defaults")
+            return None
+
     # ------------------------------------------------------------------ competencies, modules
     def competency(self, node: Located) -> None:
         """Check one competency."""
@@ -387,7 +469,7 @@ class _Validator:
         """Check one module, its lessons and its item files."""
         fields = self.chk.mapping(
             node, "a module", required=("id", "title", "competencies"),
-            optional=("summary", "outcomes", "lessons", "items", "minutes"))
+            optional=("summary", "outcomes", "lessons", "items", "minutes", "feedback"))
         if fields is None or "id" not in fields:
             return
         ident = self.chk.ident(fields["id"], "module id")
@@ -427,9 +509,14 @@ class _Validator:
         minutes = None
         if "minutes" in fields and fields["minutes"].value is not None:
             minutes = self.chk.integer(fields["minutes"], "minutes", low=1, high=100_000)
+        feedback = "end"
+        feedback_node = fields.get("feedback")
+        if feedback_node is not None and feedback_node.value is not None:
+            feedback = self.chk.choice(feedback_node, "feedback", _FEEDBACK) or "end"
         self.modules.append(_RawModule(
             Module(ident, title or ident, summary, competencies, tuple(outcomes), tuple(lessons),
-                   tuple(item_files), minutes), fields["id"], competency_nodes))
+                   tuple(item_files), minutes, feedback), fields["id"], competency_nodes,
+            feedback_node))
 
     # ------------------------------------------------------------------ lessons and media
     def lesson(self, path: str) -> Lesson | None:
@@ -834,6 +921,7 @@ class _Validator:
             self.reachability(competencies)
         self.item_placement(items, competencies)
         self.credential_checks(competencies, credentials, items)
+        self.immediate_feedback()
         self.pool_sizes(items)
         self.key_balance(items)
 
@@ -947,6 +1035,25 @@ class _Validator:
                           f"fix '{other}' first, or remove it from the criteria")
                 impossible[cred.value.id] = other
                 todo.append(cred.value.id)
+
+    def immediate_feedback(self) -> None:
+        """Refuse ``feedback: immediate`` on a module teaching a competency a credential requires.
+
+        Showing the right answers after each answer lets a learner collect them across attempts, so
+        only formative practice (no competency counting towards a credential) may do it.
+        """
+        for module in self.modules:
+            if module.value.feedback != "immediate" or module.feedback_node is None:
+                continue
+            for comp in module.value.competencies:
+                cred = next((c for c in self.credentials if comp in c.value.competencies), None)
+                if cred is not None:
+                    self.chk.error(
+                        module.feedback_node, f"module '{module.value.id}' shows right answers "
+                        f"immediately, but its competency '{comp}' counts towards credential "
+                        f"'{cred.value.id}'",
+                        f"use feedback: end, or remove '{comp}' from credential '{cred.value.id}'")
+                    break
 
     def pool_sizes(self, items: list[_RawItem]) -> None:
         """Warn when a competency has fewer calibrated items than its adaptive test may give."""

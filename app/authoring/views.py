@@ -1,4 +1,4 @@
-"""Instructor views: list and import content packs."""
+"""Instructor views: list and import content packs; attempts whose evidence was set aside."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app import db
 from app.authoring.forms import PackUploadForm
 from app.authz import principal, roles_required
-from app.models import Institution, PackVersion, Role
+from app.models import Attempt, Institution, ModuleRow, PackVersion, Role, User
 from app.packstore import PackConflict, import_pack
 from app.web.htmx import render
 from content import PackInvalid, PackUnreadable
@@ -47,3 +47,20 @@ def packs() -> ResponseReturnValue:
     versions = list(session.scalars(select(PackVersion).where(
         PackVersion.institution_id == who.institution_id).order_by(PackVersion.id.desc())))
     return render("authoring/packs.html", form=form, versions=versions, issues=issues), status
+
+
+@bp.route("/attempts")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def attempts() -> ResponseReturnValue:
+    """Finished attempts of the institution's learners whose response pattern was flagged (person fit).
+
+    A flagged attempt is never credited; this is where an instructor sees who, where and why.
+    """
+    who = principal()
+    rows = db.session().execute(
+        select(Attempt, User.name, User.email, ModuleRow.title)
+        .join(User, User.id == Attempt.user_id)
+        .outerjoin(ModuleRow, ModuleRow.id == Attempt.module_id)
+        .where(Attempt.institution_id == who.institution_id, Attempt.flagged.is_(True))
+        .order_by(Attempt.finished_at.desc()).limit(500)).all()
+    return render("authoring/attempts.html", rows=rows)

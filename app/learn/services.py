@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.assess.services import ResultView, result_view, testout_retry
+from app.assess.services import ResultView, result_view, retake
 from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import NotFound
@@ -73,8 +73,11 @@ class ModulePage:
     pack_title: str
     mastered: bool = False
     warnings: tuple[str, ...] = ()
-    testout_allowed: bool = True
-    testout_note: str | None = None
+    retake_allowed: bool = True
+    retake_note: str | None = None
+    policy: tuple[str, ...] = ()  # the evidence, feedback and retake rules, in plain words
+    min_items: int = 8
+    testout_max_items: int = 20
 
 
 @dataclass(frozen=True)
@@ -162,14 +165,28 @@ def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
     lessons = tuple(LessonLink(i, lesson.title, i in read) for i, lesson in enumerate(module.lessons))
     path = path_view(session, who, row.pack_version)
     rec = path.by_module.get(row.key)
-    retry = testout_retry(session, who, row)
+    retry = retake(session, who, row)
+    pack = content_of(session, row.pack_version)
+    rules = pack.evidence
+    feedback = ("In this module's assessment you see after each answer whether it was right, with "
+                "the right answer (practice that counts towards no credential)."
+                if module.feedback == "immediate" else
+                "During an assessment, test-out or review you see what you chose but not whether it "
+                "was right; the right answers to that attempt's questions are shown when it is over.")
+    policy = (
+        f"A result counts as mastery (and towards credentials) only after at least {rules.min_items} "
+        f"scored questions, when the estimate is precise enough and when the answers fit a consistent "
+        "level of competency; answering without reading the questions is detected and not credited.",
+        feedback,
+        pack.retakes.describe(),
+    )
     return ModulePage(row.id, row.title, row.summary, module.outcomes, lessons, active, result,
                       last.id if last else None, row.pack_version.title,
                       mastered=rec is None, warnings=rec.warnings if rec else (),
-                      testout_allowed=retry.allowed,
-                      testout_note=None if retry.allowed else
-                      f"You can try the test-out again from {_when(retry.next_allowed_at)} "
-                      f"({retry.reason}).")
+                      retake_allowed=retry.allowed,
+                      retake_note=None if retry.allowed else
+                      f"You can start a new attempt from {_when(retry.next_allowed_at)} "
+                      f"({retry.reason}).", policy=policy, min_items=rules.min_items)
 
 
 def lesson_page(session: Session, who: Principal, module_id: int, position: int, *,

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -67,6 +67,14 @@ class Attempt(Base):
     mastery: Mapped[str | None] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # a random secret per attempt: the option ids a learner's browser sees are derived from it, so
+    # they carry neither the authored order nor the shuffled one (see app.assess.services)
+    option_salt: Mapped[str | None] = mapped_column(String(32))
+    # adaptive.integrity.CreditDecision.to_json() of a finished attempt: credited or not, and why
+    credit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the response pattern fits no ability (person fit): never credited; instructors see the flag
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    person_fit: Mapped[float | None] = mapped_column(Float)
 
     responses: Mapped[list[Response]] = relationship(
         back_populates="attempt", order_by="Response.position")

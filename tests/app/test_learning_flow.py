@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive import PolicySettings, replay
+from app.assess.services import OptionCodes, attempt_salt, option_codes
 from app.models import AbilityRecord, Attempt, AttemptStatus, Institution, ModuleRow, Response, Role
 from app.packstore import PackConflict, content_of, import_pack, module_bank
 from content import ContentPack, Item, PackInvalid, load_pack
@@ -51,16 +52,20 @@ def secrets_of(pack: ContentPack) -> list[str]:
     return out
 
 
-def answer_for(item: Item, right: bool) -> dict[str, object]:
-    """Form fields answering ``item`` right or wrong (the test knows the key; the page never does)."""
+def answer_for(item: Item, right: bool, codes: OptionCodes) -> dict[str, object]:
+    """Form fields answering ``item`` right or wrong (the test knows the key; the page never does).
+
+    Option fields carry the attempt's opaque ids (``codes``), as the page's form does.
+    """
     key = item.key
+    o, s, t = codes.option, codes.source, codes.target
     if item.type == "single_choice":
-        wrong = next(o.id for o in item.options if o.id != key)
-        return {"answer": key if right else wrong}
+        wrong = next(opt.id for opt in item.options if opt.id != key)
+        return {"answer": o(str(key) if right else wrong)}
     if item.type == "multiple_choice":
         assert isinstance(key, tuple)
-        others = [o.id for o in item.options if o.id not in key]
-        return {"answer": list(key) if right else others[:1] or [key[0]]}
+        others = [opt.id for opt in item.options if opt.id not in key]
+        return {"answer": [o(i) for i in (list(key) if right else others[:1] or [key[0]])]}
     if item.type == "numeric":
         return {"answer": str(key) if right else str(float(key) * 3 + 1000)}  # type: ignore[arg-type]
     if item.type == "short_text":
@@ -68,20 +73,32 @@ def answer_for(item: Item, right: bool) -> dict[str, object]:
     if item.type == "ordering":
         assert isinstance(key, tuple)
         order = list(key) if right else list(reversed(key))
-        return {f"rank-{oid}": str(order.index(oid) + 1) for oid in key}
+        return {f"rank-{o(oid)}": str(order.index(oid) + 1) for oid in key}
     if item.type == "matching":
         assert isinstance(key, tuple)
-        targets = [t.id for t in item.targets]
-        return {f"match-{s}": (t if right else next(x for x in targets if x != t)) for s, t in key}
+        targets = [tg.id for tg in item.targets]
+        return {f"match-{s(src)}": t(tgt if right else next(x for x in targets if x != tgt))
+                for src, tgt in key}
     raise AssertionError(item.type)
 
 
-def pending_item(db_session: Session, attempt_id: int, pack: ContentPack) -> Item:
+def knows(item: Item, theta: float) -> bool:
+    """A consistent learner of ability ``theta``: right exactly on the items easier than that.
+
+    (A pattern that ignores difficulty, such as "two right, one wrong", is what person fit flags.)
+    """
+    p = item.parameters()
+    return (sum(p.thresholds) / len(p.thresholds) if p.thresholds else p.b) < theta
+
+
+def pending_item(db_session: Session, attempt_id: int, pack: ContentPack) -> tuple[Item, OptionCodes]:
+    """The item on screen and its option ids in this attempt (read from the database)."""
     db_session.expire_all()
     attempt = db_session.get(Attempt, attempt_id)
     assert attempt is not None
     pending = attempt.state["pending"]
-    return next(i for i in pack.items if i.id == pending)
+    item = next(i for i in pack.items if i.id == pending)
+    return item, option_codes(attempt_salt(attempt), item)
 
 
 def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
@@ -113,7 +130,7 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
     forbidden = secrets_of(pack)
     seen: list[str] = []
     for n in range(60):
-        item = pending_item(db_session, attempt_id, pack)
+        item, codes = pending_item(db_session, attempt_id, pack)
         seen.append(item.id)
         page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
         fragment = client.get(f"/assess/attempts/{attempt_id}", headers=HX).data.decode()
@@ -125,11 +142,18 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
             assert "irt" not in text and "x-gen" not in text
         token = re.search(r'name="token" value="([^"]+)"', page)
         assert token is not None
-        data = {"token": token.group(1), **answer_for(item, right=n % 3 != 2)}
+        data = {"token": token.group(1), **answer_for(item, knows(item, 0.4), codes)}
         r = client.post(f"/assess/attempts/{attempt_id}/responses", data=data, headers=HX)
         assert r.status_code == 200, r.data
         body = r.data.decode()
-        assert "Your answer is" in body or "does not count" in body
+        assert "Your answer is recorded" in body
+        # a credit-bearing attempt never says whether an answer was right while it runs
+        assert 'class="feedback recorded"' in body and "Your answer is right" not in body
+        if "Your result" not in body:
+            assert "The right answer" not in body
+            for text in (item.feedback.correct, item.feedback.incorrect):
+                plain = text.split("$")[0][:24] if text else ""
+                assert len(plain) < 8 or plain not in body
         assert not any(s in body for s in forbidden)
         # the same submission again (double click, retry, back button) records nothing
         again = client.post(f"/assess/attempts/{attempt_id}/responses", data=data)
@@ -147,6 +171,9 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     assert "Your result" in result and "on a 0–100 scale" in result and "<svg" in result
     assert "Most likely it lies between" in result
+    # once it is over, the attempt's own questions are shown with the right answers, and only those
+    assert "The questions of this attempt" in result and "The right answer:" in result
+    assert result.count('class="review-item ') == len(seen)
     # the stored attempt replays exactly from its seed and responses
     stored = list(db_session.scalars(select(Response).where(Response.attempt_id == attempt_id)
                                      .order_by(Response.position)))

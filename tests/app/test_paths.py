@@ -19,11 +19,11 @@ HX = {"HX-Request": "true"}
 
 def submit(client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack, right: bool) -> None:
     """Answer the question on screen, right or wrong, as the page's form would."""
-    item = pending_item(db_session, attempt_id, pack)
+    item, codes = pending_item(db_session, attempt_id, pack)
     page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     r = client.post(f"/assess/attempts/{attempt_id}/responses",
-                    data={"token": token, **answer_for(item, right)}, headers=HX)
+                    data={"token": token, **answer_for(item, right, codes)}, headers=HX)
     assert r.status_code == 200
 
 
@@ -75,7 +75,9 @@ def test_testing_out_recognises_prior_learning_and_moves_the_path_on(
     attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
     attempt = take(client, db_session, attempt_id, pack, right=True)
     assert attempt.kind == "testout" and attempt.mastery == "mastered"
-    assert 3 <= len(attempt.responses) <= 20
+    scored = [r for r in attempt.responses if not r.pilot]
+    assert len(scored) >= pack.evidence.min_items  # never credited on a handful of answers
+    assert attempt.credit is not None and attempt.credit["credited"] and not attempt.flagged
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     assert "You tested out." in result
     record = db_session.scalar(select(AbilityRecord).where(AbilityRecord.attempt_id == attempt_id))
@@ -102,7 +104,10 @@ def test_failed_test_outs_must_wait_before_the_next_try(
     again = client.post(f"/assess/modules/{module.id}/testout")
     assert again.status_code == 429 and b"Not yet" in again.data
     page = client.get(f"/learn/modules/{module.id}").data.decode()
-    assert "You can try the test-out again from" in page and "Test out of this module" not in page
+    assert "You can start a new attempt from" in page and "Test out of this module" not in page
+    # one policy for every kind: the module assessment waits too
+    assert client.post(f"/assess/modules/{module.id}/attempts").status_code == 429
+    assert "Start the assessment" not in page and "How attempts count" in page
 
 
 def test_where_you_stand_and_a_review_coming_due(
@@ -169,17 +174,14 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
     records = db_session.scalars(select(AbilityRecord).where(AbilityRecord.attempt_id == attempt_id)).all()
     assert {r.competency for r in records} == set(by_competency)
     assert {r.source for r in records} == {"placement"}
-    mastered = {r.competency for r in records if r.mastery == "mastered"}
-    assert mastered  # answering everything right is decisive somewhere
+    # a few questions per competency set a starting point; they are too few to credit mastery
+    assert all(r.mastery != "mastered" and r.theta > 0 for r in records)
+    assert max(by_competency.values()) < pack.evidence.min_items
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-    assert "Placement done." in result
+    assert "Placement done." in result and "a test-out confirms it" in result
     catalogue = client.get("/learn/").data.decode()
     assert "Take the placement test" not in catalogue
-    for module in pack.modules:
-        if all(c in mastered for c in module.competencies):
-            assert re.search(rf"{re.escape(module.title)}</strong></a>\s*<span class=\"status mastered\">",
-                             catalogue), module.title
-    assert "You can skip it: your placement test showed you have mastered" in catalogue
+    assert "status mastered" not in catalogue
 
 
 def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(

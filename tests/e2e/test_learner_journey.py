@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
+from app.assess.services import OptionCodes, option_codes
 from content import ContentPack, Item, load_pack
 from tests.e2e.conftest import LiveServer, axe_violations, shot
 
@@ -28,27 +29,32 @@ def sign_in(page: Page, live: LiveServer, email: str, password: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello")
 
 
-def pending(live: LiveServer, email: str) -> Item:
-    """The item on screen, read from the database (the page itself never says which it is)."""
+def pending(live: LiveServer, email: str) -> tuple[Item, OptionCodes]:
+    """The item on screen and its option ids in this attempt, read from the database (the page itself
+    never says which item it is, and its option ids are opaque)."""
     with live.app.extensions["thetapath.engine"].connect() as conn:
-        state = conn.execute(text(
-            "select a.state from attempt a join user_account u on u.id = a.user_id "
-            "where u.email = :email and a.status = 'active' order by a.id desc limit 1"),
-            {"email": email}).scalar_one()
-    return ITEMS[(json.loads(state) if isinstance(state, str) else state)["pending"]]
+        row = conn.execute(text(
+            "select a.id, a.seed, a.option_salt, a.state from attempt a join user_account u "
+            "on u.id = a.user_id where u.email = :email and a.status = 'active' order by a.id desc limit 1"),
+            {"email": email}).one()
+    state = json.loads(row.state) if isinstance(row.state, str) else row.state
+    item = ITEMS[state["pending"]]
+    salt = row.option_salt or f"attempt-{row.id}-{row.seed}"
+    return item, option_codes(salt, item)
 
 
-def answer(page: Page, item: Item, right: bool) -> None:
+def answer(page: Page, item: Item, codes: OptionCodes, right: bool) -> None:
     """Fill the form on screen as a learner would (the test knows the key; the page does not)."""
     key = item.key
+    o = codes.option
     if item.type == "single_choice":
-        choice = key if right else next(o.id for o in item.options if o.id != key)
-        page.locator(f'input[name="answer"][value="{choice}"]').check()
+        choice = str(key) if right else next(opt.id for opt in item.options if opt.id != key)
+        page.locator(f'input[name="answer"][value="{o(choice)}"]').check()
     elif item.type == "multiple_choice":
         assert isinstance(key, tuple)
-        chosen = list(key) if right else [o.id for o in item.options if o.id not in key][:1] or [key[0]]
+        chosen = list(key) if right else [opt.id for opt in item.options if opt.id not in key][:1] or [key[0]]
         for option_id in chosen:
-            page.locator(f'input[name="answer"][value="{option_id}"]').check()
+            page.locator(f'input[name="answer"][value="{o(option_id)}"]').check()
     elif item.type in ("numeric", "short_text"):
         text = (str(key) if item.type == "numeric" else item.accepted[0]) if right else "12345"
         page.locator('input[name="answer"]').fill(text)
@@ -56,26 +62,33 @@ def answer(page: Page, item: Item, right: bool) -> None:
         assert isinstance(key, tuple)
         order = list(key) if right else list(reversed(key))
         for option_id in key:
-            page.locator(f'select[name="rank-{option_id}"]').select_option(str(order.index(option_id) + 1))
+            page.locator(f'select[name="rank-{o(option_id)}"]').select_option(str(order.index(option_id) + 1))
     elif item.type == "matching":
         assert isinstance(key, tuple)
         targets = [t.id for t in item.targets]
         for source, target in key:
-            page.locator(f'select[name="match-{source}"]').select_option(
-                target if right else next(t for t in targets if t != target))
+            page.locator(f'select[name="match-{codes.source(source)}"]').select_option(
+                codes.target(target if right else next(t for t in targets if t != target)))
     page.get_by_role("button", name="Submit my answer").click()
 
 
+def knows(item: Item) -> bool:
+    """A consistent learner a little above average: right exactly on the items easier than 0.4."""
+    p = item.parameters()
+    return (sum(p.thresholds) / len(p.thresholds) if p.thresholds else p.b) < 0.4
+
+
 def take_until_done(page: Page, live: LiveServer, email: str, limit: int, *, stop_after: int = 0,
-                    right: Callable[[int], bool] = lambda n: n % 3 != 2) -> int:
-    """Answer questions (by default about two in three right) until the result shows, or until
+                    right: Callable[[Item], bool] = knows) -> int:
+    """Answer questions (by default as a consistent learner, :func:`knows`) until the result shows, or until
     ``stop_after`` answers; returns how many were answered."""
     for n in range(limit):
         if page.get_by_role("heading", name="Your result").count():
             return n
         expect(page.get_by_role("button", name="Submit my answer")).to_be_visible()
         token = page.locator('input[name="token"]').get_attribute("value")
-        answer(page, pending(live, email), right=right(n))
+        item, codes = pending(live, email)
+        answer(page, item, codes, right=right(item))
         # the panel is replaced: a new question (new token) or the result
         page.wait_for_function(
             "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",

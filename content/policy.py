@@ -1,0 +1,42 @@
+"""The engine policy a pack's settings ask for: one place, used by the app, the benchmarks and tests."""
+
+from __future__ import annotations
+
+from adaptive import PolicySettings
+from adaptive.integrity import EvidenceRules
+
+from .model import AssessmentSettings
+
+__all__ = ["assessment_policy"]
+
+
+def assessment_policy(settings: AssessmentSettings, n_items: int,
+                      rules: EvidenceRules = EvidenceRules()) -> PolicySettings:
+    """The CAT settings of a competency's module assessment.
+
+    Parameters
+    ----------
+    settings : AssessmentSettings
+        The competency's effective assessment settings (pack defaults merged with its own).
+    n_items : int
+        Operational items available (the test is never longer).
+    rules : EvidenceRules
+        The pack's evidence rules: the test runs at least ``rules.min_items`` items (as far as the
+        bank allows), so that it can end in a decision that may be credited.
+
+    Exposure control for a pack without simulated Sympson–Hetter parameters: with an
+    ``exposure_target`` the next item is drawn among the three most informative ones (randomesque),
+    so no single item goes to every learner.
+    """
+    max_items = max(1, min(int(settings.max_items), n_items))
+    return PolicySettings(
+        estimator="eap",
+        selection="randomesque" if settings.exposure_target is not None else "mfi",
+        randomesque_k=3,
+        se_target=float(settings.se_target),
+        min_items=max(1, min(max(int(settings.min_items), rules.min_items), max_items)),
+        max_items=max_items,
+        cut=float(settings.cut),
+        mastery_method=str(settings.mastery_method),
+        pilot_rate=float(settings.pilot_rate),
+    )
