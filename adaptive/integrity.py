@@ -306,12 +306,12 @@ def retake_allowed(
     waits allow about :math:`\log_2(D/w) + 1` tries in :math:`D` days before the wait reaches
     :math:`w_{max}`.
     """
-    finished = sorted((a for a in attempts if a.finished is not None), key=lambda a: a.finished or 0.0)
+    ends = sorted((a.finished, a.credited) for a in attempts if a.finished is not None)
     failures = 0
     last = -math.inf
-    for att in finished:
-        failures = 0 if att.credited else failures + 1
-        last = att.finished or last
+    for finished, credited in ends:
+        failures = 0 if credited else failures + 1
+        last = finished
     at = -math.inf
     reason = "no unsuccessful attempt since the last successful one"
     if failures:
