@@ -3,8 +3,9 @@
 Checks: strict YAML (safe loader, duplicate keys rejected), only the documented keys (``x-`` keys
 allowed), id syntax and uniqueness across kinds, an acyclic prerequisite graph and credential stacking,
 every referenced lesson, item file and image present, answer keys among the options, IRT parameters valid
-for the engine with one GPCM threshold per score step, at least 20 calibrated items per competency,
-a pilot share near 10 %, lesson lengths, and plain SVG figures.
+for the engine with one GPCM threshold per score step, single-choice items as 3PL with c in [0, 0.5) and
+other 0/1 items as 2PL, x-gen generating values of the right shape, at least 20 calibrated items per
+competency, a pilot share near 10 %, lesson lengths, and plain SVG figures.
 
 Usage (from the repository root)::
 
@@ -55,6 +56,8 @@ TYPE_KEYS = {
 }
 FEEDBACK_KEYS = {"correct", "incorrect", "options"}
 IRT_KEYS = {"model", "a", "b", "c", "thresholds"}
+C_MAX = 0.5
+"""A lower asymptote at or above this is not guessing among the options (1/n is 0.25 for four)."""
 
 
 class UniqueKeyLoader(yaml.SafeLoader):
@@ -291,8 +294,21 @@ def check_item(where: str, it: dict[str, Any], competencies: set[str], report: R
         report(where, "partial scoring needs gpcm/grm parameters, 0/1 scoring a dichotomous model")
     if partial and len(irt["thresholds"]) != max_score(it):
         report(where, f"{len(irt['thresholds'])} thresholds for {max_score(it)} score steps")
-    if "x-gen" not in it:
+    guessable = t == "single_choice"
+    if not partial and guessable != (irt["model"] == "3pl"):
+        report(where, "single-choice items are 3pl (a learner can guess), other 0/1 items 2pl "
+                      "(see README.md, guessing-aware scoring)")
+    if irt["model"] == "3pl" and not 0.0 <= float(irt.get("c", 0.0)) < C_MAX:
+        report(where, f"guessing c = {irt.get('c')} is outside [0, {C_MAX:g})")
+    gen = it.get("x-gen")
+    if gen is None:
         report(where, "calibrated item without its x-gen generating values")
+        return
+    gen_keys = {"a", "thresholds"} if partial else {"a", "b", "c"} if guessable else {"a", "b"}
+    keys(where + " x-gen", gen, gen_keys, report, gen_keys)
+    gen_c = gen.get("c") if isinstance(gen, dict) else None
+    if gen_c is not None and not (isinstance(gen_c, int | float) and 0.0 <= gen_c < C_MAX):
+        report(where, f"x-gen guessing c = {gen_c!r} is outside [0, {C_MAX:g})")
 
 
 def check_lessons(pack: dict[str, Any], report: Report) -> tuple[int, set[str]]:
