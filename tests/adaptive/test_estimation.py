@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -164,3 +166,78 @@ def test_a_right_answer_never_lowers_the_estimate(pattern: list[int], flip: int)
             lo = est.estimate(bank, list(range(5)), wrong).theta
             hi = est.estimate(bank, list(range(5)), right).theta
             assert hi >= lo - 1e-9
+
+
+# ------------------------------------------------------------------------------- response checks
+ESTIMATORS = [EAP(), MAP(), WLE()]
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: e.name)
+@pytest.mark.parametrize(("score", "why"), [(2, "out of range"), (-1, "out of range"),
+                                            (0.5, "not an integer"), (1.0, "not an integer")])
+def test_a_bad_score_on_a_dichotomous_item_is_named(est: Any, score: object, why: str) -> None:
+    bank = bank_2pl()
+    with pytest.raises(EstimationError, match=rf"item 'i00003'.*score {score!r} is {why}.*0\.\.1"):
+        est.estimate(bank, [0, 3, 4], [1, score, 0])
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: e.name)
+def test_a_bad_score_on_a_polytomous_item_names_its_range(est: Any) -> None:
+    bank = mixed_bank()
+    with pytest.raises(EstimationError, match=r"item 'p'.*score 4 is out of range.*0\.\.3"):
+        est.estimate(bank, [0, 2], [1, 4])
+    with pytest.raises(EstimationError, match=r"item 'd'.*score 2 is out of range.*0\.\.1"):
+        est.estimate(bank, [2, 0], [3, 2])
+    est.estimate(bank, [2, 3], [3, 3])  # the top category is fine
+
+
+@pytest.mark.parametrize("est", ESTIMATORS, ids=lambda e: e.name)
+def test_bad_positions_and_lengths_are_named(est: Any) -> None:
+    bank = bank_2pl()
+    estimate = est.estimate
+    with pytest.raises(EstimationError, match="got 3 items but 2 scores"):
+        estimate(bank, [0, 1, 2], [1, 0])
+    with pytest.raises(EstimationError, match=r"item position 5 is not in the bank.*0\.\.4"):
+        estimate(bank, [0, 5], [1, 0])
+    with pytest.raises(EstimationError, match="item position -1 is not in the bank"):
+        estimate(bank, [-1, 0], [1, 0])  # not the last item, as numpy would read it
+    with pytest.raises(EstimationError, match=r"item position 1\.0 is not in the bank"):
+        estimate(bank, [0, 1.0], [1, 0])
+
+
+def test_eap_update_checks_its_one_response() -> None:
+    bank = bank_2pl()
+    eap = EAP()
+    prior = eap.log_prior()
+    with pytest.raises(EstimationError, match=r"item 'i00002'.*score 2 is out of range.*0\.\.1"):
+        eap.update(bank, prior, 2, 2)
+    with pytest.raises(EstimationError, match=r"item 'i00002'.*score -1 is out of range"):
+        eap.update(bank, prior, 2, -1)
+    with pytest.raises(EstimationError, match=r"item 'i00002'.*score 1.0 is not an integer"):
+        eap.update(bank, prior, 2, 1.0)
+    with pytest.raises(EstimationError, match=r"item position 5 is not in the bank"):
+        eap.update(bank, prior, 5, 1)
+    with pytest.raises(EstimationError, match=r"item position -1 is not in the bank"):
+        eap.update(bank, prior, -1, 1)
+
+
+def test_update_and_estimate_agree_on_every_valid_score() -> None:
+    # before issue 9 a score of 2 on a 2PL item counted as wrong in one and right in the other
+    bank = mixed_bank()
+    eap = EAP()
+    for j in range(4):
+        for x in range(int(bank.n_categories[j])):
+            incremental = eap.summarise(eap.update(bank, eap.log_prior(), j, x))
+            scratch = eap.estimate(bank, [j], [x])
+            assert incremental.theta == pytest.approx(scratch.theta, abs=1e-12)
+
+
+def test_numpy_integers_are_accepted() -> None:
+    bank = mixed_bank()
+    items, scores = [0, 1, 2, 3], [1, 0, 2, 3]
+    for est in ESTIMATORS:
+        plain = est.estimate(bank, items, scores)
+        arrays = est.estimate(bank, np.array(items), np.array(scores, dtype=np.int8))
+        assert (plain.theta, plain.se) == (arrays.theta, arrays.se)
+    log_post = EAP().update(bank, EAP().log_prior(), np.intp(2), np.int64(3))
+    assert np.isfinite(log_post).all()
