@@ -1,0 +1,202 @@
+"""Trustworthy evidence over HTTP (issue 9): answering without reading never earns credit, aberrant
+patterns are flagged for the instructor, forged answers are refused, one retake rule for every kind.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, Response, Role
+from content import ContentPack, Item
+from tests.app import factories
+from tests.app.test_learning_flow import (  # noqa: F401
+    HX,
+    answer_for,
+    knows,
+    pending_item,
+    sign_in,
+    world,
+)
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def blind_answer(page: str, item: Item) -> dict[str, object]:
+    """What an answerer who never reads the question sends: the first option on screen, the first
+    k options, the order shown, source i to target i, "0" for typed answers."""
+    options = re.findall(r'<input type="(?:radio|checkbox)" name="answer" value="([^"]+)"', page)
+    if item.type == "single_choice":
+        return {"answer": options[0]}
+    if item.type == "multiple_choice":
+        k = len(item.key) if isinstance(item.key, tuple) else 1
+        return {"answer": options[:k]}
+    if item.type == "ordering":
+        ranks = re.findall(r'<select id="[^"]+" name="(rank-[^"]+)"', page)
+        return {name: str(n + 1) for n, name in enumerate(ranks)}
+    if item.type == "matching":
+        sources = re.findall(r'<select id="[^"]+" name="(match-[^"]+)"', page)
+        targets = list(dict.fromkeys(re.findall(r'<option value="([a-z2-7]{16})">', page)))
+        return {name: targets[n % len(targets)] for n, name in enumerate(sources)}
+    return {"answer": "0"}
+
+
+def finish(client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack,
+           respond: object) -> Attempt:
+    """Answer with ``respond(page, item, codes)`` until the attempt ends."""
+    for _ in range(60):
+        db_session.expire_all()
+        attempt = db_session.get(Attempt, attempt_id)
+        assert attempt is not None
+        if attempt.status is AttemptStatus.COMPLETED:
+            return attempt
+        item, codes = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        data = {"token": _token(page), **respond(page, item, codes)}  # type: ignore[operator]
+        r = client.post(f"/assess/attempts/{attempt_id}/responses", data=data, headers=HX)
+        assert r.status_code == 200, r.data[:400]
+    msg = "the attempt never stopped"
+    raise AssertionError(msg)
+
+
+def test_a_constant_position_test_out_is_refused_for_every_demo_module(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    assert isinstance(pack, ContentPack)
+    sign_in(client, "flow-learner@example.org")
+    modules = db_session.scalars(select(ModuleRow).where(
+        ModuleRow.pack_version_id == world["version"].id)).all()  # type: ignore[attr-defined]
+    assert len(modules) == len(pack.modules)
+    for module in modules:
+        r = client.post(f"/assess/modules/{module.id}/testout")
+        assert r.status_code == 303, module.key
+        attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+        attempt = finish(client, db_session, attempt_id, pack,
+                         lambda page, item, codes: blind_answer(page, item))
+        assert attempt.mastery != "mastered" and not (attempt.credit or {}).get("credited"), module.key
+        result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        assert "You tested out." not in result
+        # the waiting period now holds for every kind of attempt on this module
+        for kind in ("testout", "attempts"):
+            again = client.post(f"/assess/modules/{module.id}/{kind}")
+            assert again.status_code == 429 and b"Not yet" in again.data
+    assert db_session.scalar(select(func.count()).select_from(AbilityRecord).where(
+        AbilityRecord.mastery == "mastered")) == 0
+    standing = client.get(f"/learn/packs/{world['version'].id}/standing").data.decode()  # type: ignore[attr-defined]
+    assert "Earned" not in standing
+
+
+def test_an_aberrant_pattern_is_flagged_never_credited_and_shown_to_instructors(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    """Right on the hard questions and wrong on the easy ones: no ability explains it."""
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
+                     .rsplit("/", 1)[1])
+    attempt = finish(client, db_session, attempt_id, pack,
+                     lambda page, item, codes: answer_for(item, not knows(item, 0.0), codes))
+    assert attempt.flagged and attempt.person_fit is not None and attempt.person_fit < -1.645
+    assert attempt.mastery != "mastered" and attempt.credit is not None and not attempt.credit["credited"]
+    result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    assert "could not be scored reliably" in result and "Your instructor can see" in result
+    assert client.get("/author/attempts").status_code == 403  # learners do not see the list
+    client.post("/logout")
+
+    inst = world["inst"]
+    factories.user(db_session, inst, Role.INSTRUCTOR, email="teacher@example.org")  # type: ignore[arg-type]
+    sign_in(client, "teacher@example.org")
+    listing = client.get("/author/attempts").data.decode()
+    assert module.title in listing and "test-out" in listing and f"{attempt.person_fit:.2f}" in listing
+    client.post("/logout")
+    other = factories.institution(db_session)
+    factories.user(db_session, other, Role.INSTRUCTOR, email="elsewhere@example.org")
+    sign_in(client, "elsewhere@example.org")
+    listing = client.get("/author/attempts").data.decode()
+    assert module.title not in listing and "No attempt has been flagged" in listing
+
+
+def test_forged_unknown_and_repeated_option_ids_are_refused_and_nothing_is_recorded(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+                     .rsplit("/", 1)[1])
+    url = f"/assess/attempts/{attempt_id}/responses"
+    refused = 0
+    for _ in range(40):
+        item, codes = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        token = _token(page)
+        real = [o.id for o in item.options]
+        forged: list[dict[str, object]] = []
+        if item.type in ("single_choice", "multiple_choice"):
+            # the authored ids, an id of another attempt's making, the same option twice
+            forged = [{"answer": real[0]}, {"answer": "aaaaaaaaaaaaaaaa"},
+                      {"answer": [codes.option(real[0]), codes.option(real[0])]}]
+        elif item.type == "ordering":
+            good = answer_for(item, True, codes)
+            forged = [{**good, "rank-aaaaaaaaaaaaaaaa": "1"},
+                      {f"rank-{o}": "1" for o in real}]
+        elif item.type == "matching":
+            good = answer_for(item, True, codes)
+            forged = [{k: "aaaaaaaaaaaaaaaa" for k in good}, {**good, "match-zzzz": good[next(iter(good))]}]
+        for data in forged:
+            r = client.post(url, data={"token": token, **data}, headers=HX)
+            assert r.status_code == 422, (item.type, data)
+            refused += 1
+        assert db_session.scalar(select(func.count()).select_from(Response).where(
+            Response.attempt_id == attempt_id)) == len(seen_positions(db_session, attempt_id))
+        r = client.post(url, data={"token": token, **answer_for(item, True, codes)}, headers=HX)
+        assert r.status_code == 200
+        db_session.expire_all()
+        attempt = db_session.get(Attempt, attempt_id)
+        assert attempt is not None
+        if attempt.status is AttemptStatus.COMPLETED or refused >= 12:
+            break
+    assert refused >= 6
+    # only the genuine answers were recorded, each once
+    positions = seen_positions(db_session, attempt_id)
+    assert positions == list(range(len(positions)))
+
+
+def seen_positions(db_session: Session, attempt_id: int) -> list[int]:
+    return list(db_session.scalars(select(Response.position).where(
+        Response.attempt_id == attempt_id).order_by(Response.position)))
+
+
+def test_options_are_shown_in_a_per_attempt_order_with_ids_that_say_nothing(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    module = world["module"]
+    assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
+    sign_in(client, "flow-learner@example.org")
+    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
+                     .rsplit("/", 1)[1])
+    for _ in range(40):
+        item, codes = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        if item.type == "single_choice":
+            shown = re.findall(r'name="answer" value="([^"]+)"', page)
+            assert sorted(shown) == sorted(codes.option(o.id) for o in item.options)
+            assert not set(shown) & {o.id for o in item.options}  # never the authored ids
+            assert all(re.fullmatch(r"[a-z2-7]{16}", s) for s in shown)
+            return
+        client.post(f"/assess/attempts/{attempt_id}/responses",
+                    data={"token": _token(page), **answer_for(item, True, codes)}, headers=HX)
+    msg = "no single-choice item came up"
+    raise AssertionError(msg)
