@@ -78,17 +78,43 @@ def knows(item: Item) -> bool:
     return (sum(p.thresholds) / len(p.thresholds) if p.thresholds else p.b) < 0.4
 
 
+def blind(page: Page, item: Item) -> None:
+    """Answer without reading the question: the first option on screen (the first k of a multiple-choice
+    item with k keys), the order shown, each source to the target in its own position, "0" typed."""
+    form = page.locator("form.item")
+    if item.type == "single_choice":
+        form.locator('input[type="radio"]').first.check()
+    elif item.type == "multiple_choice":
+        k = len(item.key) if isinstance(item.key, tuple) else 1
+        for n in range(k):
+            form.locator('input[type="checkbox"]').nth(n).check()
+    elif item.type in ("ordering", "matching"):
+        selects = form.locator("select")
+        for n in range(selects.count()):
+            if item.type == "ordering":
+                selects.nth(n).select_option(str(n + 1))
+            else:
+                selects.nth(n).select_option(index=1 + n % len(item.targets))
+    else:
+        form.locator('input[name="answer"]').fill("0")
+    page.get_by_role("button", name="Submit my answer").click()
+
+
 def take_until_done(page: Page, live: LiveServer, email: str, limit: int, *, stop_after: int = 0,
-                    right: Callable[[Item], bool] = knows) -> int:
-    """Answer questions (by default as a consistent learner, :func:`knows`) until the result shows, or until
-    ``stop_after`` answers; returns how many were answered."""
+                    right: Callable[[Item], bool] = knows, question_blind: bool = False) -> int:
+    """Answer questions (by default as a consistent learner, :func:`knows`; with ``question_blind``, by
+    :func:`blind`) until the result shows, or until ``stop_after`` answers; returns how many were
+    answered."""
     for n in range(limit):
         if page.get_by_role("heading", name="Your result").count():
             return n
         expect(page.get_by_role("button", name="Submit my answer")).to_be_visible()
         token = page.locator('input[name="token"]').get_attribute("value")
         item, codes = pending(live, email)
-        answer(page, item, codes, right=right(item))
+        if question_blind:
+            blind(page, item)
+        else:
+            answer(page, item, codes, right=right(item))
         # the panel is replaced: a new question (new token) or the result
         page.wait_for_function(
             "t => { const e = document.querySelector('input[name=token]'); return !e || e.value !== t; }",
