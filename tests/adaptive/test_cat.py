@@ -221,3 +221,26 @@ def test_ties_are_broken_by_bank_order_so_replays_never_depend_on_sorting() -> N
     assert list(state.items) == [f"q{j:02d}" for j in range(12)]
     best, _ = top_information(same, 0.0, 4, np.array([2], dtype=np.intp))
     assert best.tolist() == [0, 1, 3, 4]
+
+
+def test_a_long_test_stores_the_refined_eap_not_the_coarse_grid_summary() -> None:
+    """400 items drive the posterior SD to about 0.09, well below the 0.2 grid step, where the coarse
+    rule is biased; the stored estimate matches a dense grid."""
+    from adaptive import EAP
+
+    bank = synthetic_bank(1000, np.random.default_rng(8))
+    policy = PolicySettings(se_target=None, min_items=400, max_items=400).build()
+    rng = np.random.default_rng(8)
+    state, _ = run(bank, policy, 3, lambda i: int(rng.random() < 0.6))
+    assert state.estimate is not None and state.estimate.se < 0.1
+    ids, scores = state.scored()
+    idx = [bank.index(i) for i in ids]
+    dense = np.linspace(-6.0, 6.0, 20001)
+    log_post = bank.log_likelihood(dense, idx, list(scores)) - 0.5 * dense**2
+    w = np.exp(log_post - log_post.max())
+    mean = float((dense * w).sum() / w.sum())
+    assert abs(state.estimate.theta - mean) < 1e-3
+    coarse = EAP().summarise(np.asarray(state.log_posterior))
+    assert abs(coarse.theta - mean) > 5e-3  # what the stored estimate would be without refinement
+    again, _ = replay(bank, policy, 3, list(state.items), list(state.scores))
+    assert again == state
