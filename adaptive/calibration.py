@@ -57,6 +57,18 @@ items take the anchors' common discrimination.
 Items on which every response is the same score (all 0, all 1, one category only) carry no
 information about their parameters: they are left out of estimation and of the resulting bank, and
 ``CalibrationResult.warnings`` names them (``CalibrationResult.excluded`` lists their ids).
+
+Score categories. A polytomous item's number of categories is declared (``categories=``, or by an
+anchor), not guessed: a score above the declared range raises ``InvalidResponses`` naming the
+item, the score, the range and, for data read from text, the line. Undeclared items fall back to
+their highest observed score, with a warning. Thresholds next to a category nobody used are not
+identified (they run to a bound or meet their neighbour); they are reported without SEs.
+
+Implausible estimates. An item whose discrimination exceeds :data:`PLAUSIBLE_A_MAX` (4), or whose
+SE(a) exceeds :data:`PLAUSIBLE_SE_A_MAX` (1) or SE(b) :data:`PLAUSIBLE_SE_B_MAX` (2), gets a
+warning naming it, the responses it rests on and a prior that bounds it: an item 9 of 2,000 learners
+got wrong, all of them the least able, has ML estimate a = 22.8 with SE 831; with
+``Priors(a_lognormal=(0, 0.5))`` (:data:`SUGGESTED_A_PRIOR`) it gets a = 3.4.
 """
 
 from __future__ import annotations
@@ -66,6 +78,7 @@ import io
 import logging
 import math
 import sys
+import types
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -106,6 +119,23 @@ LOCATION_BOUND = 60.0
 
 MAX_STEP = 1.0
 """Largest change of any parameter in one Fisher-scoring step."""
+
+PLAUSIBLE_A_MAX = 4.0
+"""A discrimination above this draws a warning: on the N(0, 1) metric, a > 4 is rarely real."""
+
+PLAUSIBLE_SE_A_MAX = 1.0
+"""An SE of ``a`` above this draws a warning (the estimate is then mostly noise)."""
+
+PLAUSIBLE_SE_B_MAX = 2.0
+"""An SE of ``b`` above this draws a warning (two SDs of the ability scale)."""
+
+SUGGESTED_A_PRIOR = (0.0, 0.5)
+r"""The lognormal prior on ``a`` the warnings suggest: :math:`\log a \sim N(0, 0.5^2)`.
+
+Its mode is :math:`e^{-0.25} = 0.78`; 95 % of its mass lies in [0.38, 2.7]; P(a > 4) = 0.003."""
+
+SUGGESTED_B_PRIOR = (0.0, 2.0)
+"""The normal prior on ``b`` the warnings suggest for a difficulty with an SE above 2."""
 
 _LOG_FLOOR = math.log(irt.PROB_FLOOR)
 _SE_FULL_MAX_PARAMS = 3000
@@ -167,7 +197,8 @@ class ConvergenceReport:
     max_change : float
         The largest absolute parameter change in the last plain EM step.
     log_likelihood_history : tuple of float
-        Marginal log-likelihood at each accepted point, starting values first.
+        Marginal log-likelihood at each accepted point, starting values first (pyirt engine: its
+        marginal log-likelihood after each cycle, under its estimated ability histogram).
     accelerated : bool
         Whether SQUAREM was used.
     """
@@ -194,7 +225,9 @@ class CalibrationResult:
         Standard errors (NaN where not estimated: anchors, ``c`` outside the 3PL, pyirt).
         For the 1PL every item reports the SE of the common ``a``.
     se_thresholds : ndarray of shape (n_items, K_max)
-        SEs of polytomous thresholds, NaN-padded.
+        SEs of polytomous thresholds, NaN-padded; NaN too for a threshold next to a score
+        category without responses (it is not identified), and ``se_b`` is NaN when that
+        category is the lowest or the highest.
     log_likelihood : float
         Marginal log-likelihood at the estimates, under the ability distribution N(mu, sd²)
         (N(0, 1) unless anchors were used), with ``n_quadrature`` nodes.
@@ -1137,13 +1170,13 @@ def _start_values(model: str, data_item: IntArray, score: IntArray, n_items: int
         tail = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]  # n(X >= k)
         total = tail[:, :1]
         pk = np.clip(tail[:, 1:] / total, 1e-4, 1 - 1e-4)
-        thr = -shrink * np.log(pk / (1.0 - pk))
-        for k in range(1, kmax):  # keep them strictly increasing
+        thr = np.clip(-shrink * np.log(pk / (1.0 - pk)), -8.0, 8.0)
+        for k in range(1, kmax):  # keep them strictly increasing (empty categories tie at 8)
             thr[:, k] = np.maximum(thr[:, k], thr[:, k - 1] + 0.05)
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
-            thr = shrink * np.log(counts[:, :-1] / counts[:, 1:])
-    eta[:, 1:] = np.where(tmask, np.clip(np.nan_to_num(thr), -8.0, 8.0), 0.0)
+            thr = np.clip(np.nan_to_num(shrink * np.log(counts[:, :-1] / counts[:, 1:])), -8.0, 8.0)
+    eta[:, 1:] = np.where(tmask, thr, 0.0)
     return eta
 
 
@@ -1160,14 +1193,15 @@ def calibrate(
     accelerate: bool = True,
     standard_errors: bool = True,
     engine: str = "mml",
+    categories: Mapping[str, int] | int | None = None,
 ) -> CalibrationResult:
     r"""Calibrate item parameters by marginal maximum likelihood (see the module docstring).
 
     Parameters
     ----------
     data : ResponseData
-        Sparse responses; scores 0/1 for dichotomous models, 0..K for ``"gpcm"``/``"grm"`` (an
-        item's K is its highest observed score, or its number of thresholds for an anchor).
+        Sparse responses; scores 0/1 for dichotomous models, 0..K for ``"gpcm"``/``"grm"``, where
+        an item's K + 1 score categories are declared by ``categories`` or by ``anchors``.
     model : str
         ``"1pl"``, ``"2pl"``, ``"3pl"``, ``"gpcm"`` or ``"grm"``.
     n_quadrature : int
@@ -1189,7 +1223,20 @@ def calibrate(
     engine : str
         ``"mml"`` (this module) or ``"pyirt"``: pyirt 0.3.4's EM for the 2PL only, converted by
         :func:`from_pyirt_parameters`, with its bounds widened to :data:`PYIRT_ALPHA_BOUNDS` and
-        :data:`PYIRT_BETA_BOUNDS`, ``n_quadrature`` nodes, no anchors and no standard errors.
+        :data:`PYIRT_BETA_BOUNDS`, ``n_quadrature`` nodes, no anchors, no priors and no standard
+        errors; ``max_iter`` and ``tol`` mean the same as for ``"mml"`` (EM cycles, largest
+        parameter change), and its estimates are put on the N(0, 1) metric (see
+        :func:`_calibrate_pyirt`). pyirt's EM is slow to converge (about 100 cycles on LSAT7 for
+        ``tol=1e-3``, each cycle pure Python).
+    categories : int or mapping of str to int, optional
+        Number of score categories (K + 1: 3 for scores 0..2) of every item (an int) or of the
+        items named (a mapping from item id to count; every id must be in ``data``). An anchor
+        item's count comes from the anchor bank. A score above an item's declared range raises
+        :class:`~adaptive.errors.InvalidResponses` naming the item, the score, the range and (for
+        data read by :func:`~adaptive.responses.read_responses_csv`) the line. Dichotomous models
+        always have 2 categories. For ``"gpcm"``/``"grm"``, an item without a declared count gets
+        its highest observed score as K, with a warning: one stray score (a 7 on an item scored
+        0..2) would otherwise add phantom categories with meaningless thresholds. Declare them.
 
     Returns
     -------
@@ -1198,8 +1245,12 @@ def calibrate(
     Raises
     ------
     CalibrationError
-        Unknown model or engine, no responses, scores out of range for the model, anchors of a
-        different model, or no item with varied responses.
+        Unknown model or engine, no responses, invalid ``categories`` (fewer than 2, an unknown
+        item, a count that contradicts the model or an anchor), anchors of a different model,
+        priors with the pyirt engine, or no item with varied responses.
+    InvalidResponses
+        A score outside its item's range: above 1 for a dichotomous model, above K for a declared
+        or anchored polytomous item.
     """
     model = _check_model(model)
     if engine not in ENGINES:
@@ -1211,46 +1262,125 @@ def calibrate(
     if not (max_iter >= 1 and tol > 0 and math.isfinite(tol)):
         msg = f"max_iter must be >= 1 and tol > 0, got {max_iter} and {tol}"
         raise CalibrationError(msg)
-    priors = priors if priors is not None else Priors()
     z, w = normal_quadrature(n_quadrature, quadrature_bound)
-    if model in irt.DICHOTOMOUS and int(data.score.max()) > 1:
-        r = int(np.argmax(data.score > 1))
-        msg = (f"item {data.items[data.item[r]]!r} has score {int(data.score[r])} (learner "
-               f"{data.learners[data.person[r]]!r}) but model {model} takes scores 0/1; "
-               "use gpcm or grm for partial credit")
-        raise CalibrationError(msg)
     if engine == "pyirt":
         if anchors is not None:
             msg = "the pyirt engine cannot hold anchor items fixed; use engine='mml'"
             raise CalibrationError(msg)
-        return _calibrate_pyirt(data, model, n_quadrature=n_quadrature,
-                                quadrature_bound=quadrature_bound, max_iter=max_iter, tol=tol)
+        if priors is not None and (priors.a_lognormal is not None or priors.b_normal is not None):
+            msg = "the pyirt engine takes no priors on a or b; use engine='mml'"
+            raise CalibrationError(msg)
+    priors = priors if priors is not None else Priors()
+    max_scores, inferred = _max_scores(data, model, categories, anchors)
+    if engine == "pyirt":
+        return _calibrate_pyirt(data, model, z, w, max_iter=max_iter, tol=tol)
     with np.errstate(divide="ignore", over="ignore", under="ignore"):
         return _calibrate_mml(data, model, z, w, anchors, priors, max_iter, tol, accelerate,
-                              standard_errors)
+                              standard_errors, max_scores, inferred)
+
+
+def _n_categories(value: object, item_id: str | None) -> int:
+    """Check one declared number of score categories (an int >= 2)."""
+    where = f" of item {item_id!r}" if item_id is not None else ""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 2:
+        msg = (f"the number of score categories{where} must be a whole number >= 2 (3 for scores "
+               f"0..2), got {value!r}")
+        raise CalibrationError(msg)
+    return int(value)
+
+
+def _max_scores(
+    data: ResponseData, model: str, categories: Mapping[str, int] | int | None,
+    anchors: ItemBank | None,
+) -> tuple[IntArray, BoolArray]:
+    """Highest allowed score of every item of ``data``, and which of them were inferred.
+
+    The range comes from ``categories``, else from an anchor, else (polytomous models only) from
+    the highest observed score. Every response is then checked against it.
+
+    Raises
+    ------
+    CalibrationError
+        Invalid ``categories``, or ``categories`` contradicting the model or an anchor.
+    InvalidResponses
+        The first response (in data order) whose score is above its item's range.
+    """
+    n = data.n_items
+    declared = np.full(n, -1, dtype=np.intp)
+    if isinstance(categories, Mapping):
+        for iid, value in categories.items():
+            try:
+                j = data.item_index(iid)
+            except KeyError:
+                msg = (f"categories names item {iid!r}, which has no responses in the data; "
+                       "check the item id")
+                raise CalibrationError(msg) from None
+            declared[j] = _n_categories(value, iid) - 1
+    elif categories is not None:
+        declared[:] = _n_categories(categories, None) - 1
+    if model in irt.DICHOTOMOUS:
+        wrong = np.flatnonzero((declared >= 0) & (declared != 1))
+        if wrong.size:
+            j = int(wrong[0])
+            msg = (f"model {model} has 2 score categories (0/1), but {int(declared[j]) + 1} "
+                   f"are declared for item {data.items[j]!r}; use gpcm or grm for partial credit")
+            raise CalibrationError(msg)
+        declared[:] = 1
+    from_anchor = np.zeros(n, dtype=bool)
+    if anchors is not None:
+        for j, iid in enumerate(data.items):
+            if iid not in anchors.ids:
+                continue
+            pos = anchors.index(iid)
+            if anchors.models[pos] != model:
+                msg = (f"anchor item {iid!r} uses model {anchors.models[pos]} but the "
+                       f"calibration model is {model}; anchors must use the same model")
+                raise CalibrationError(msg)
+            k = int(anchors.max_score[pos])
+            if declared[j] >= 0 and declared[j] != k:
+                msg = (f"{int(declared[j]) + 1} score categories are declared for item {iid!r} "
+                       f"but the anchor bank gives it {k + 1} (scores 0..{k})")
+                raise CalibrationError(msg)
+            declared[j] = k
+            from_anchor[j] = True
+    inferred = declared < 0
+    limit = np.where(inferred, np.iinfo(np.intp).max, declared)
+    bad = data.score > limit[data.item]
+    if bad.any():
+        r = int(np.argmax(bad))
+        j = int(data.item[r])
+        iid, score, k = data.items[j], int(data.score[r]), int(declared[j])
+        more = int(bad.sum()) - 1
+        also = f" ({more} more score(s) are out of range too)" if more else ""
+        who = f"learner {data.learners[data.person[r]]!r}"
+        if model in irt.DICHOTOMOUS:
+            msg = (f"item {iid!r} has score {score} ({who}) but model {model} takes scores 0/1 "
+                   f"(0 = wrong, 1 = right){also}; use gpcm or grm for partial credit")
+        else:
+            origin = "in the anchor bank" if from_anchor[j] else "as declared"
+            msg = (f"item {iid!r} has score {score} ({who}) but takes scores 0..{k} "
+                   f"({k + 1} categories {origin}){also}; correct the score or declare more "
+                   "categories")
+        raise InvalidResponses(msg, source=data.source, line=data.line_of(r))
+    if inferred.any():
+        _, _, hi = _item_stats(data)
+        declared = np.where(inferred, np.maximum(hi, 1), declared)
+    return declared, inferred
 
 
 def _calibrate_mml(
     data: ResponseData, model: str, z: FloatArray, w: FloatArray, anchors: ItemBank | None,
     priors: Priors, max_iter: int, tol: float, accelerate: bool, standard_errors: bool,
+    max_scores: IntArray, inferred: BoolArray,
 ) -> CalibrationResult:
     notes: list[str] = []
     count, lo, hi = _item_stats(data)
-    # -- anchors ---------------------------------------------------------------------------------
+    # -- anchors (their model and score range were checked by _max_scores) ----------------------
     anchor_pos = np.full(data.n_items, -1, dtype=np.intp)
     if anchors is not None:
         for j, iid in enumerate(data.items):
             if iid in anchors.ids and count[j] > 0:
-                pos = anchors.index(iid)
-                if anchors.models[pos] != model:
-                    msg = (f"anchor item {iid!r} uses model {anchors.models[pos]} but the "
-                           f"calibration model is {model}; anchors must use the same model")
-                    raise CalibrationError(msg)
-                if hi[j] > int(anchors.max_score[pos]):
-                    msg = (f"anchor item {iid!r} has score {int(hi[j])} in the data but only "
-                           f"scores 0..{int(anchors.max_score[pos])}")
-                    raise CalibrationError(msg)
-                anchor_pos[j] = pos
+                anchor_pos[j] = anchors.index(iid)
         if not (anchor_pos >= 0).any():
             notes.append("none of the anchor items appear in the data; the calibration is not "
                           "linked to the anchors' scale")
@@ -1269,6 +1399,14 @@ def _calibrate_mml(
     if kept.size == 0:
         msg = "no item has varied responses; every item was answered with a single score"
         raise CalibrationError(msg)
+    guessed = [data.items[j] for j in kept if inferred[j]]
+    if model in irt.POLYTOMOUS and guessed:
+        shown = ", ".join(repr(iid) for iid in guessed[:5]) + (
+            f" and {len(guessed) - 5} more" if len(guessed) > 5 else "")
+        notes.append(f"the number of score categories of {len(guessed)} item(s) ({shown}) was "
+                     "inferred from the highest score observed; one stray score would add "
+                     "phantom categories: declare them (categories=..., or thetapath calibrate "
+                     "--categories N)")
     n = int(kept.size)
     new_index = np.full(data.n_items, -1, dtype=np.intp)
     new_index[kept] = np.arange(n)
@@ -1279,24 +1417,31 @@ def _calibrate_mml(
     apos = anchor_pos[kept]
     # -- model structure -------------------------------------------------------------------------
     tmask: BoolArray | None = None
+    poor_thr: BoolArray | None = None
+    poor_b: BoolArray | None = None
     family: _Family
     if model in irt.DICHOTOMOUS:
         family = _Dichotomous(model, n, priors)
         kmax = 1
     else:
-        k_item = hi[kept].copy()
-        if anchors is not None:
-            k_item[anchored] = anchors.max_score[apos[anchored]]
+        k_item = max_scores[kept].copy()
         kmax = int(k_item.max())
         tmask = np.arange(kmax)[None, :] < k_item[:, None]
         family = _Polytomous(model, tmask, priors)
         seen = np.zeros((n, kmax + 1), dtype=bool)
         seen[item, score] = True
-        for jj in np.flatnonzero(~anchored):
-            empty = [int(c) for c in np.flatnonzero(~seen[jj, : k_item[jj] + 1])]
-            if empty:
-                notes.append(f"item {data.items[kept[jj]]!r}: no responses in score categories "
-                             f"{empty}; the thresholds next to them are poorly determined")
+        unseen = np.arange(kmax + 1)[None, :] <= k_item[:, None]
+        unseen &= ~seen & ~anchored[:, None]
+        # threshold t (0-based) separates categories t and t + 1
+        poor_thr = unseen[:, :-1] | unseen[:, 1:]
+        # an empty lowest or highest category sends a threshold to its bound, and b with it
+        poor_b = unseen[:, 0] | unseen[np.arange(n), k_item]
+        for jj in np.flatnonzero(unseen.any(axis=1)):
+            empty = [int(c) for c in np.flatnonzero(unseen[jj])]
+            notes.append(f"item {data.items[kept[jj]]!r}: no responses in score categories "
+                         f"{empty} (of 0..{int(k_item[jj])}); the thresholds next to them cannot "
+                         "be estimated and have no SEs (check the declared categories, or "
+                         "collect more responses)")
     eta0 = _start_values(model, item, score, n, kmax, tmask, priors)
     shared_a = model == "1pl"
     if anchors is not None and anchored.any():
@@ -1337,7 +1482,8 @@ def _calibrate_mml(
     if standard_errors and final.post is not None and free_rows.size:
         cov, se_method = _covariances(em, eta, mu, sigma, final.post)
     return _assemble(data, model, kept, anchored, apos, anchors, eta, cov, tmask, final,
-                     report, notes, excluded, mu, sigma, z.size, se_method, free_rows)
+                     report, notes, excluded, mu, sigma, z.size, se_method, free_rows, priors,
+                     poor_thr, poor_b)
 
 
 def _assemble(
@@ -1345,6 +1491,7 @@ def _assemble(
     anchors: ItemBank | None, eta: FloatArray, cov: FloatArray, tmask: BoolArray | None,
     final: _EStep, report: ConvergenceReport, notes: list[str], excluded: list[str],
     mu: float, sigma: float, n_quadrature: int, se_method: str, free_rows: IntArray,
+    priors: Priors, poor_thr: BoolArray | None, poor_b: BoolArray | None,
 ) -> CalibrationResult:
     n = int(kept.size)
     kmax = 0 if tmask is None else int(tmask.shape[1])
@@ -1378,6 +1525,12 @@ def _assemble(
         both = tmask[:, :, None] & tmask[:, None, :]
         var_b = np.where(both, cov[:, 1:, 1:], 0.0).sum(axis=(1, 2)) / (k_item * k_item)
         se_b = np.where(np.isnan(cov[:, 1, 1]), np.nan, _safe_sqrt(var_b))
+        if poor_thr is not None and poor_b is not None:
+            # a threshold next to an empty category is not identified (it runs off to its bound,
+            # or meets its neighbour): its "SE" is an artefact, tiny or huge, so none is reported.
+            # The mean threshold b stays identified unless the lowest or highest category is empty.
+            se_thr = np.where(poor_thr, np.nan, se_thr)
+            se_b = np.where(poor_b, np.nan, se_b)
         for jj in range(n):
             iid = data.items[kept[jj]]
             if anchored[jj] and anchors is not None:
@@ -1387,10 +1540,9 @@ def _assemble(
             items.append(ItemParameters(id=iid, model=model, a=float(eta[jj, 0]),
                                         b=float(np.mean(thr)), thresholds=thr))
     bank = ItemBank.from_items(items)
-    for jj in free_rows:
-        if eta[jj, 0] > 0.98 * A_BOUNDS[1] or eta[jj, 0] < 1.5 * A_BOUNDS[0]:
-            notes.append(f"item {bank.ids[jj]!r}: discrimination {eta[jj, 0]:.3g} is at its bound; "
-                         "the item may discriminate negatively or not at all")
+    free = np.zeros(n, dtype=bool)
+    free[free_rows] = True
+    notes.extend(_implausible(bank, se_a, se_b, free, data, kept, priors, model == "1pl"))
     for arr in (se_a, se_b, se_c, se_thr):
         arr.setflags(write=False)
     return CalibrationResult(
@@ -1400,6 +1552,66 @@ def _assemble(
         anchors=tuple(bank.ids[j] for j in np.flatnonzero(anchored)),
         population_mean=float(mu), population_sd=float(sigma), n_quadrature=n_quadrature,
         se_method=se_method)
+
+
+def _implausible(
+    bank: ItemBank, se_a: FloatArray, se_b: FloatArray, free: BoolArray, data: ResponseData,
+    kept: IntArray, priors: Priors, common_a: bool, engine: str = "mml",
+) -> list[str]:
+    """Warnings for estimated items whose ``a`` is at a bound or implausible, or whose SEs are large.
+
+    ``bank`` rows correspond to ``data.items[kept]``; only ``free`` rows (not anchors) are checked
+    against :data:`PLAUSIBLE_A_MAX`, :data:`PLAUSIBLE_SE_A_MAX` and :data:`PLAUSIBLE_SE_B_MAX`.
+    Each warning names the item, says how few responses it rests on and suggests a prior.
+    """
+    notes: list[str] = []
+    count = np.bincount(data.item, minlength=data.n_items)
+    right = np.bincount(data.item, weights=(data.score > 0).astype(np.float64),
+                        minlength=data.n_items)
+    first = int(np.argmax(free)) if free.any() else -1
+    for jj in np.flatnonzero(free).tolist():
+        iid = bank.ids[jj]
+        a, sa, sb = float(bank.a[jj]), float(se_a[jj]), float(se_b[jj])
+        check_a = not common_a or jj == first
+        if check_a and a < 1.5 * A_BOUNDS[0]:
+            notes.append(f"item {iid!r}: discrimination {a:.3g} is at its lower bound; the item "
+                         "may discriminate negatively or not at all (check its key)")
+            continue
+        what = "the common discrimination" if common_a else "discrimination"
+        a_problems = []
+        if check_a and a > PLAUSIBLE_A_MAX:
+            at = " (at its upper bound)" if a > 0.98 * A_BOUNDS[1] else ""
+            a_problems.append(f"{what} a = {a:.3g}{at} is implausibly large "
+                              f"(> {PLAUSIBLE_A_MAX:g})")
+        if check_a and sa > PLAUSIBLE_SE_A_MAX:
+            a_problems.append(f"SE(a) = {sa:.3g} > {PLAUSIBLE_SE_A_MAX:g}")
+        b_problem = ([f"SE(b) = {sb:.3g} > {PLAUSIBLE_SE_B_MAX:g}"]
+                     if sb > PLAUSIBLE_SE_B_MAX else [])
+        if not a_problems and not b_problem:
+            continue
+        j = int(kept[jj])
+        n_all, n_up = int(count[j]), int(right[j])
+        if bank.models[jj] in irt.DICHOTOMOUS:
+            few, label = min(n_up, n_all - n_up), ("0" if n_all - n_up <= n_up else "1")
+            basis = f"only {few} of its {n_all} responses are {label}"
+        else:
+            basis = f"it has {n_all} responses, {n_all - n_up} of them 0"
+        if a_problems and priors.a_lognormal is None:
+            m, sd = SUGGESTED_A_PRIOR
+            mml = " the mml engine with" if engine != "mml" else ""
+            advice = (f"{mml} a lognormal prior on a bounds it: priors=Priors(a_lognormal=({m:g}, "
+                      f"{sd:g})), or thetapath calibrate --a-prior lognormal:{m:g},{sd:g}").strip()
+        elif not a_problems and priors.b_normal is None:
+            m, sd = SUGGESTED_B_PRIOR
+            advice = (f"a normal prior on b bounds it: priors=Priors(b_normal=({m:g}, {sd:g})), "
+                      f"or thetapath calibrate --b-prior normal:{m:g},{sd:g}")
+        else:
+            which = "a" if a_problems else "b"
+            advice = (f"the prior on {which} leaves it this uncertain: review the item, tighten the "
+                      "prior, or leave the item out until it has more responses")
+        notes.append(f"item {iid!r}: {'; '.join(a_problems + b_problem)}: the estimate is poorly "
+                     f"determined ({basis}); {advice}")
+    return notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1415,6 +1627,14 @@ def _bank_posterior(
         raise CalibrationError(msg)
     z, w = normal_quadrature(n_quadrature, bound)
     theta = mean + sd * z
+    post, log_marg = _bank_log_marginals(bank, data, theta, np.log(w))
+    return post, log_marg, theta
+
+
+def _bank_log_marginals(
+    bank: ItemBank, data: ResponseData, theta: FloatArray, log_w: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Posterior weights ``(n_learners, Q)`` and log marginal likelihood of each learner."""
     pos = np.empty(data.n_items, dtype=np.intp)
     for j, iid in enumerate(data.items):
         if iid not in bank.ids:
@@ -1435,8 +1655,8 @@ def _bank_posterior(
     x = sp.csr_matrix(
         (np.ones(data.n_responses), (data.person, item * width + data.score)),
         shape=(data.n_learners, len(bank) * width))
-    post, log_marg = _posterior(np.asarray(x @ table.reshape(-1, theta.size)), np.log(w))
-    return post, log_marg, theta
+    with np.errstate(divide="ignore"):
+        return _posterior(np.asarray(x @ table.reshape(-1, theta.size)), log_w)
 
 
 def eap_scores(
@@ -1482,6 +1702,51 @@ PYIRT_BETA_BOUNDS = (-30.0, 30.0)
 """Bounds on pyirt's intercept (its default [-2, 2] caps |b| at 2/a)."""
 
 
+class _InlineProcess:
+    """Stands in for ``multiprocessing.Process`` in pyirt: runs its target at ``start()``."""
+
+    def __init__(self, target: Any, args: tuple[Any, ...] = ()) -> None:
+        self._run = (target, args)
+
+    def start(self) -> None:
+        target, args = self._run
+        target(*args)
+
+    def is_alive(self) -> bool:
+        return False
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def terminate(self) -> None:
+        return None
+
+
+class _InlineManager:
+    """Stands in for ``multiprocessing.Manager()`` in pyirt: its shared dict is a plain dict."""
+
+    def dict(self) -> dict[Any, Any]:
+        return {}
+
+
+@contextlib.contextmanager
+def _inline_pyirt(module: Any) -> Iterator[None]:
+    """Run pyirt's per-step worker processes inline, in this process.
+
+    pyirt 0.3.4 forks a process and starts a manager server for every E-step, count and M-step,
+    even with ``is_parallel=False``: most of a cycle's time on small data, and unsafe in a threaded
+    web server. Its workers only fill a dict, so running their target directly computes the same
+    thing. ``module`` is ``pyirt.solver.model``; its ``mp`` is restored afterwards.
+    """
+    saved = module.mp
+    module.mp = types.SimpleNamespace(Process=_InlineProcess, Manager=_InlineManager,
+                                      cpu_count=lambda: 1)
+    try:
+        yield
+    finally:
+        module.mp = saved
+
+
 @contextlib.contextmanager
 def _quiet_pyirt() -> Iterator[None]:
     """Import and run pyirt without its progress bars, log records, warnings or global side effects.
@@ -1506,19 +1771,35 @@ def _quiet_pyirt() -> Iterator[None]:
 
 
 def _calibrate_pyirt(
-    data: ResponseData, model: str, *, n_quadrature: int, quadrature_bound: float,
-    max_iter: int, tol: float,
+    data: ResponseData, model: str, z: FloatArray, w: FloatArray, *, max_iter: int, tol: float,
 ) -> CalibrationResult:
-    r"""Calibrate with pyirt 0.3.4 (``pyirt.solver.model.IRT_MMLE_2PL``) and convert to our metric.
+    r"""Calibrate with pyirt 0.3.4 (``pyirt.solver.model.IRT_MMLE_2PL``) and put it on our metric.
 
-    pyirt fits :math:`P = 1/(1 + e^{-(\alpha\theta + \beta)})` by EM on ``n_quadrature`` nodes over
-    ``[-quadrature_bound, quadrature_bound]``, re-estimating the ability histogram each cycle; its
-    parameters are converted by :func:`from_pyirt_parameters` (:math:`a = \alpha, b = -\beta/\alpha`).
-    Its default bounds, :math:`\alpha \in [0.25, 2]` and :math:`\beta \in [-2, 2]`, are widened to
+    pyirt fits :math:`P = 1/(1 + e^{-(\alpha\theta + \beta)})` by EM on the nodes ``z``,
+    re-estimating the ability distribution as a free histogram on them every cycle. Its default
+    bounds, :math:`\alpha \in [0.25, 2]` and :math:`\beta \in [-2, 2]`, are widened to
     :data:`PYIRT_ALPHA_BOUNDS` and :data:`PYIRT_BETA_BOUNDS`. pyirt estimates only dichotomous 2PL
-    items (its guessing parameters are fixed inputs), gives no standard errors, and interprets
-    ``tol`` as the change of the average per-response likelihood between cycles. The reported
-    log-likelihood is ours (:func:`marginal_log_likelihood`, N(0, 1)) at pyirt's estimates.
+    items (its guessing parameters are fixed inputs) and gives no standard errors.
+
+    Convergence. pyirt's own loop (``solve_EM``) stops when the average per-response likelihood at
+    the learners' EAP abilities changes by less than its tolerance, *or decreases*, or after
+    ``max_iter`` cycles, and tells none of these apart. Here its E- and M-steps are driven cycle by
+    cycle instead, and the stopping rule is the mml engine's: the largest absolute change of any
+    :math:`\alpha` or :math:`\beta` (slope and intercept, our :math:`a` and :math:`d`) over one
+    cycle below ``tol``; ``converged`` is False when ``max_iter`` cycles end first. The
+    log-likelihood history is pyirt's marginal log-likelihood after each cycle, under its
+    histogram.
+
+    Metric. The histogram drifts away from N(0, 1) (on LSAT7 it ends near N(0.6, 0.95²)), so
+    pyirt's parameters are on another scale. The mean :math:`m` and SD :math:`s` of the normal
+    ability distribution that best fits the data given pyirt's items are found by marginal maximum
+    likelihood with every item held fixed (the fixed-anchor EM of this module), and the items are
+    moved to the N(0, 1) metric by :math:`\theta' = (\theta - m)/s`:
+
+    .. math:: a' = a s,\qquad b' = (b - m) / s
+
+    with :math:`a = \alpha, b = -\beta/\alpha` (:func:`from_pyirt_parameters`). The reported
+    log-likelihood is ours (:func:`marginal_log_likelihood`, N(0, 1)) at the rescaled items.
     """
     if model != "2pl":
         msg = (f"the pyirt engine fits only the dichotomous 2PL (its guessing parameters are "
@@ -1534,48 +1815,89 @@ def _calibrate_pyirt(
     if len(excluded) == data.n_items:
         msg = "no item has varied responses; every item was answered with a single score"
         raise CalibrationError(msg)
+    kept = np.flatnonzero(~bad)
     keep = ~bad[data.item]
-    records = list(zip(data.person[keep].tolist(), data.item[keep].tolist(),
-                       data.score[keep].tolist(), strict=True))
+    sub = ResponseData(data.learners, tuple(data.items[j] for j in kept), data.person[keep],
+                       np.searchsorted(kept, data.item[keep]).astype(np.intp), data.score[keep])
+    records = list(zip(sub.person.tolist(), sub.item.tolist(), sub.score.tolist(), strict=True))
+    ids = sub.items
+    bound = float(-z[0])
+    history: list[float] = []
+    converged = False
+    change = math.inf
     with _quiet_pyirt():
+        import pyirt.solver.model as pyirt_model
         from pyirt.dao import localDAO
         from pyirt.solver.model import IRT_MMLE_2PL
 
         quiet = logging.getLogger("adaptive.calibration.pyirt")
-        with np.errstate(over="raise"):  # pyirt's own setting, which its optimiser relies on
+        # over="raise" is pyirt's own setting, which its optimiser relies on
+        with np.errstate(over="raise"), _inline_pyirt(pyirt_model):
             dao = localDAO(records, quiet)
             mod = IRT_MMLE_2PL(dao, quiet, dao_type="memory", is_parallel=False, num_cpu=1,
                                mode="debug")
-            mod.set_options([-quadrature_bound, quadrature_bound], n_quadrature,
-                            list(PYIRT_ALPHA_BOUNDS), list(PYIRT_BETA_BOUNDS), max_iter, tol)
+            mod.set_options([-bound, bound], int(z.size), list(PYIRT_ALPHA_BOUNDS),
+                            list(PYIRT_BETA_BOUNDS), max_iter, tol)
             mod.set_guess_param({})
-            mod.solve_EM()
-            params: Mapping[int, Mapping[str, float]] = mod.get_item_param()
-        iterations = int(mod.num_iter)
-    kept = [j for j in range(data.n_items) if not bad[j]]
-    alpha = np.array([params[j]["alpha"] for j in kept], dtype=np.float64)
-    beta = np.array([params[j]["beta"] for j in kept], dtype=np.float64)
-    a, b = from_pyirt_parameters(alpha, beta)
-    converged = iterations <= max_iter
+            # pyirt numbers items in its own order; ``ours[i]`` is our index of its item i
+            ours = np.array([dao.translate("item", i) for i in range(len(ids))], dtype=np.intp)
+            mod._init_item_param()
+            last = state = _pyirt_state(mod.item_param_dict, ours)
+            iterations = 0
+            while iterations < max_iter:
+                mod._exp_step()
+                mod._max_step()
+                iterations += 1
+                state = _pyirt_state(mod.item_param_dict, ours)
+                change = float(np.abs(state - last).max())
+                last = state
+                with np.errstate(all="ignore"):
+                    dens = np.asarray(mod.theta_density, dtype=np.float64)
+                    _, log_marg = _bank_log_marginals(_pyirt_bank(state, ids), sub, z,
+                                                      np.log(dens))
+                history.append(float(log_marg.sum()))
+                if change < tol:
+                    converged = True
+                    break
     if not converged:
-        notes.append(f"pyirt did not converge in {max_iter} iterations")
+        notes.append(f"pyirt's EM did not converge in {iterations} cycles (last change "
+                     f"{change:.3g} > tol {tol:g}); raise max_iter")
+    raw = _pyirt_bank(state, ids)
+    # the normal ability distribution implied by pyirt's items: every item held fixed
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        scale = _calibrate_mml(
+            sub, model, z, w, raw, Priors(), 1000, 1e-7, True, False,
+            np.ones(len(ids), dtype=np.intp), np.zeros(len(ids), dtype=bool))
+    m, s = scale.population_mean, scale.population_sd
+    if not scale.converged:
+        notes.append("the ability mean and SD used to put pyirt's estimates on the N(0, 1) metric "
+                     "did not converge; the rescaled parameters are approximate")
     bank = ItemBank.from_items(
-        ItemParameters(id=data.items[j], model="2pl", a=float(a[i]), b=float(b[i]))
-        for i, j in enumerate(kept))
-    sub_sel = keep
-    sub = ResponseData(data.learners, data.items, data.person[sub_sel], data.item[sub_sel],
-                       data.score[sub_sel])
-    sub_items = ResponseData(sub.learners, tuple(data.items[j] for j in kept),
-                             sub.person, np.searchsorted(np.asarray(kept), sub.item).astype(np.intp),
-                             sub.score)
-    ll = marginal_log_likelihood(bank, sub_items, n_quadrature=n_quadrature,
-                                 quadrature_bound=quadrature_bound)
-    nan = np.full(len(kept), np.nan)
-    for arr in (nan,):
-        arr.setflags(write=False)
-    report = ConvergenceReport(iterations, converged, math.nan, (ll,), accelerated=False)
+        ItemParameters(id=iid, model="2pl", a=float(raw.a[i] * s), b=float((raw.b[i] - m) / s))
+        for i, iid in enumerate(ids))
+    ll = marginal_log_likelihood(bank, sub, n_quadrature=int(z.size), quadrature_bound=bound)
+    nan = np.full(len(ids), np.nan)
+    nan.setflags(write=False)
+    notes.extend(_implausible(bank, nan, nan, np.ones(len(ids), dtype=bool), data, kept,
+                              Priors(), False, "pyirt"))
+    report = ConvergenceReport(iterations, converged, change, tuple(history), accelerated=False)
     return CalibrationResult(
         model=model, engine="pyirt", bank=bank, se_a=nan, se_b=nan, se_c=nan,
-        se_thresholds=np.full((len(kept), 0), np.nan), log_likelihood=ll, convergence=report,
-        warnings=tuple(notes), excluded=tuple(excluded), n_quadrature=n_quadrature,
+        se_thresholds=np.full((len(ids), 0), np.nan), log_likelihood=ll, convergence=report,
+        warnings=tuple(notes), excluded=tuple(excluded), n_quadrature=int(z.size),
         se_method="none")
+
+
+def _pyirt_state(params: Mapping[int, Mapping[str, float]], ours: IntArray) -> FloatArray:
+    """pyirt's ``(alpha, beta)`` of every item, ``(n, 2)``, in our item order."""
+    out = np.empty((ours.size, 2))
+    for i, j in enumerate(ours.tolist()):
+        out[j] = (float(params[i]["alpha"]), float(params[i]["beta"]))
+    return out
+
+
+def _pyirt_bank(state: FloatArray, ids: tuple[str, ...]) -> ItemBank:
+    """The items of pyirt's ``(alpha, beta)`` on pyirt's own ability scale."""
+    a, b = from_pyirt_parameters(state[:, 0], state[:, 1])
+    return ItemBank.from_items(ItemParameters(id=iid, model="2pl", a=float(a[i]), b=float(b[i]))
+                               for i, iid in enumerate(ids))

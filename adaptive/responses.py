@@ -2,8 +2,9 @@
 
 Real response data is sparse: each learner sees a few items of a large bank, so the engine never
 builds a dense learners × items matrix unless asked to. :func:`read_responses_csv` parses the
-``learner,item,score`` text format from any iterable of lines (the caller opens the file), and reports
-every problem as ``SOURCE:LINE: what is wrong``.
+``learner,item,score`` text format from any iterable of lines (the caller opens the file), reports
+every problem as ``SOURCE:LINE: what is wrong``, and keeps the line of every response so that later
+checks (a score above an item's declared categories) can name it too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class ResponseData:
         Item ids; ``item`` indexes into it.
     person, item, score : ndarray of int, shape (n_responses,)
         One row per response. Scores are 0/1 for dichotomous items, 0..K for polytomous ones.
+    source : str or None
+        Where the responses were read from (a file name), for error messages.
+    lines : ndarray of int, shape (n_responses,), or None
+        1-based line of each response in ``source`` (set by :func:`read_responses_csv`), so that a
+        later check (a score out of an item's range, say) can name the line.
     """
 
     learners: tuple[str, ...]
@@ -41,12 +47,17 @@ class ResponseData:
     person: IntArray
     item: IntArray
     score: IntArray
+    source: str | None = None
+    lines: IntArray | None = None
     _item_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         n = self.person.shape
         if self.item.shape != n or self.score.shape != n or self.person.ndim != 1:
             msg = "person, item and score must be 1-D arrays of the same length"
+            raise InvalidResponses(msg)
+        if self.lines is not None and self.lines.shape != n:
+            msg = "lines must give one line number per response"
             raise InvalidResponses(msg)
         if n[0] and (self.person.min() < 0 or self.person.max() >= len(self.learners)):
             msg_0 = "person index out of range"
@@ -57,8 +68,9 @@ class ResponseData:
         if n[0] and self.score.min() < 0:
             msg_0 = "scores must be >= 0"
             raise InvalidResponses(msg_0)
-        for arr in (self.person, self.item, self.score):
-            arr.setflags(write=False)
+        for arr in (self.person, self.item, self.score, self.lines):
+            if arr is not None:
+                arr.setflags(write=False)
         object.__setattr__(self, "_item_index", {iid: j for j, iid in enumerate(self.items)})
 
     @property
@@ -79,6 +91,10 @@ class ResponseData:
     def item_index(self, item_id: str) -> int:
         """Position of ``item_id`` in :attr:`items`."""
         return self._item_index[item_id]
+
+    def line_of(self, r: int) -> int | None:
+        """Line of response ``r`` in :attr:`source`, or None when the data did not come from text."""
+        return None if self.lines is None else int(self.lines[r])
 
     def max_score(self) -> IntArray:
         """Highest score observed on each item, ``(n_items,)``."""
@@ -159,6 +175,14 @@ def read_responses_csv(
         Name used in error messages, e.g. the file name.
     max_score : int, optional
         Highest valid score (1 for dichotomous models). Higher scores are rejected with their line.
+        Per-item ranges of polytomous items are checked later, by
+        :func:`adaptive.calibration.calibrate` with its ``categories``, still naming the line.
+
+    Returns
+    -------
+    ResponseData
+        With ``source`` and the line of every response (``lines``), so that later checks can
+        report ``SOURCE:LINE:``.
 
     Raises
     ------
@@ -226,6 +250,7 @@ def read_responses_csv(
         msg = "no responses after the header; add rows 'learner,item,score'"
         raise InvalidResponses(msg, source=source, line=2)
     data = ResponseData(tuple(learners), tuple(items), np.asarray(person, dtype=np.intp),
-                        np.asarray(item, dtype=np.intp), np.asarray(score, dtype=np.intp))
-    _check_duplicates(data, source, np.asarray(line_of, dtype=np.intp))
+                        np.asarray(item, dtype=np.intp), np.asarray(score, dtype=np.intp),
+                        source=source, lines=np.asarray(line_of, dtype=np.intp))
+    _check_duplicates(data, source, data.lines)
     return data

@@ -21,6 +21,8 @@ from adaptive import (
     AdaptiveError,
     ItemBank,
     PolicySettings,
+    Priors,
+    ResponseData,
     calibrate,
     read_responses_csv,
     simulate_cat,
@@ -175,30 +177,156 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         run_simple(host, port, app, threaded=True)
 
 
+def _parse_categories(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[int | None, dict[str, int]]:
+    """``--categories``: ``N`` for every item and/or ``ITEM=N`` pairs, comma-separated or repeated."""
+    default: int | None = None
+    per_item: dict[str, int] = {}
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            iid, eq, count = part.rpartition("=")
+            iid = iid.strip()
+            if eq and not iid:
+                msg = f"{part!r} names no item; write ITEM=N"
+                raise click.BadParameter(msg, ctx, param)
+            try:
+                n = int(count)
+            except ValueError:
+                n = 0
+            if n < 2:
+                msg = (f"{part!r}: the number of score categories must be a whole number >= 2 "
+                       "(N for scores 0..N-1, e.g. 3 for 0..2)")
+                raise click.BadParameter(msg, ctx, param) from None
+            if not eq:
+                if default is not None and default != n:
+                    msg = f"two numbers for every item, {default} and {n}"
+                    raise click.BadParameter(msg, ctx, param)
+                default = n
+            elif per_item.setdefault(iid, n) != n:
+                msg = f"item {iid!r} is given {per_item[iid]} and {n}"
+                raise click.BadParameter(msg, ctx, param)
+    return default, per_item
+
+
+def _parse_prior(family: str, meaning: str, example: str) -> Any:
+    """A click callback reading ``FAMILY:LOCATION,SD`` into ``(location, sd)`` (None if absent)."""
+
+    def parse(ctx: click.Context, param: click.Parameter,
+              value: str | None) -> tuple[float, float] | None:
+        if value is None:
+            return None
+        name, colon, rest = value.partition(":")
+        try:
+            loc, sd = (float(v) for v in rest.split(","))
+        except ValueError:
+            loc, sd = float("nan"), float("nan")
+        if name.strip().lower() != family or not colon or not (
+                np.isfinite(loc) and np.isfinite(sd) and sd > 0):
+            msg = f"{value!r}: expected {family}:{meaning} with SD > 0, e.g. {example}"
+            raise click.BadParameter(msg, ctx, param)
+        return loc, sd
+
+    return parse
+
+
+def _declared_categories(
+    responses: Path, model: str, data: ResponseData, anchors: ItemBank | None,
+    default: int | None, per_item: dict[str, int],
+) -> dict[str, int] | None:
+    """The ``categories`` mapping for :func:`adaptive.calibrate`; refuse undeclared items."""
+    if model in DICHOTOMOUS:
+        return None
+    present = set(data.items)
+    unknown = [iid for iid in per_item if iid not in present]
+    if unknown:
+        _fail(f"{responses}: --categories names item {unknown[0]!r}, which has no responses in "
+              "this file; check the item id")
+    anchored = set(anchors.ids) if anchors is not None else set()
+    declared: dict[str, int] = {}
+    missing: list[str] = []
+    for iid in data.items:
+        if iid in per_item:
+            declared[iid] = per_item[iid]
+        elif iid in anchored:
+            continue  # the anchor bank knows its categories
+        elif default is not None:
+            declared[iid] = default
+        else:
+            missing.append(iid)
+    if missing:
+        shown = ", ".join(repr(iid) for iid in missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        _fail(f"{responses}: model {model} needs the number of score categories of every item, "
+              f"and none is declared for {shown}; pass --categories N for every item (e.g. "
+              "--categories 3 for scores 0..2) or --categories ITEM=N,ITEM=N (items of an "
+              "--anchor bank know their own)")
+    return declared
+
+
 @main.command("calibrate")
 @click.argument("responses", metavar="RESPONSES.csv", type=click.Path(path_type=Path))
 @click.option("--model", required=True, type=click.Choice(MODELS, case_sensitive=False),
               help="IRT model to calibrate.")
+@click.option("--categories", "categories", multiple=True, metavar="N|ITEM=N,...",
+              callback=_parse_categories,
+              help="Number of score categories of the gpcm/grm items (required for them): N for "
+                   "every item (3 for scores 0..2), ITEM=N for one item, comma-separated or "
+                   "repeated; e.g. --categories 3,essay7=5. Items of an --anchor bank know "
+                   "their own. A score above an item's range is an error naming its line.")
+@click.option("--a-prior", metavar="lognormal:0,0.5", default=None,
+              callback=_parse_prior("lognormal", "MEANLOG,SDLOG", "lognormal:0,0.5"),
+              help="Lognormal prior on every discrimination a (log a ~ N(MEANLOG, SDLOG^2)); "
+                   "keeps a poorly determined a finite and plausible. Suggested: lognormal:0,0.5.")
+@click.option("--b-prior", metavar="normal:0,2", default=None,
+              callback=_parse_prior("normal", "MEAN,SD", "normal:0,2"),
+              help="Normal prior on every difficulty b (every threshold of gpcm/grm items).")
 @click.option("--engine", default="mml", show_default=True,
               type=click.Choice(("mml", "pyirt"), case_sensitive=False),
-              help="mml: our marginal maximum likelihood EM; pyirt: the pyirt package.")
+              help="mml: our marginal maximum likelihood EM; pyirt: the pyirt package (2pl only, "
+                   "no priors or anchors), its estimates put on the N(0, 1) metric.")
 @click.option("--quadrature", default=61, show_default=True, type=click.IntRange(5, 401),
               help="Number of quadrature points.")
+@click.option("--max-iter", default=500, show_default=True, type=click.IntRange(1),
+              help="Largest number of EM cycles; the JSON says whether it converged before.")
+@click.option("--tol", default=1e-4, show_default=True, type=click.FloatRange(min=0.0, min_open=True),
+              help="Converged when no parameter changes by more than this in one EM cycle.")
 @click.option("--anchor", type=click.Path(path_type=Path), default=None,
               help="BANK.json of calibrated anchor items whose parameters stay fixed.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write the bank JSON here instead of stdout.")
-def calibrate_command(responses: Path, model: str, engine: str, quadrature: int,
+def calibrate_command(responses: Path, model: str, categories: tuple[int | None, dict[str, int]],
+                      a_prior: tuple[float, float] | None, b_prior: tuple[float, float] | None,
+                      engine: str, quadrature: int, max_iter: int, tol: float,
                       anchor: Path | None, out: Path | None) -> None:
-    """Calibrate item parameters from RESPONSES.csv (columns learner,item,score)."""
-    model = model.lower()
+    """Calibrate item parameters from RESPONSES.csv (columns learner,item,score).
+
+    Warnings (on stderr) name items whose estimates are implausible (a > 4, SE(a) > 1 or
+    SE(b) > 2); --a-prior lognormal:0,0.5 bounds a runaway discrimination.
+    """
+    model, engine = model.lower(), engine.lower()
+    default, per_item = categories
+    counts = [*per_item.values(), *([] if default is None else [default])]
+    if model in DICHOTOMOUS and any(n != 2 for n in counts):
+        msg = (f"model {model} is dichotomous (2 score categories, 0/1); --categories is for "
+               "gpcm and grm")
+        raise click.BadParameter(msg, param_hint="'--categories'")
+    if engine == "pyirt" and (a_prior is not None or b_prior is not None):
+        msg = "--a-prior and --b-prior need --engine mml (pyirt takes no priors)"
+        raise click.UsageError(msg)
+    priors = (Priors(a_lognormal=a_prior, b_normal=b_prior)
+              if a_prior is not None or b_prior is not None else None)
     text = _read_text(responses)
     anchors = _load_bank(anchor) if anchor is not None else None
     try:
         data = read_responses_csv(text.splitlines(), str(responses),
                                   max_score=1 if model in DICHOTOMOUS else None)
+        declared = _declared_categories(responses, model, data, anchors, default, per_item)
         result = calibrate(data, model, n_quadrature=quadrature, anchors=anchors,
-                           engine=engine.lower())
+                           engine=engine, priors=priors, categories=declared,
+                           max_iter=max_iter, tol=tol)
     except AdaptiveError as exc:
         _fail(str(exc) if str(exc).startswith(str(responses)) else f"{responses}: {exc}")
     for warning in result.warnings:

@@ -23,12 +23,14 @@ Engines (each run in its own subprocess, so its peak RSS is its own):
 * ``mirt-q61``  the same with ``n_quadpts=61``
 * ``girth``     ``girth.twopl_mml`` on the dense items x learners matrix, missing tagged by
                 ``tag_missing_data``
-* ``pyirt``     pyirt 0.3.4 through ``calibrate(engine="pyirt")`` (its default 11 nodes and stopping
-                rule: 10 cycles, tol 1e-3; bounds widened, see adaptive.calibration)
+* ``pyirt``     pyirt 0.3.4 through ``calibrate(engine="pyirt")``: its default 11 nodes and 10 EM
+                cycles, tol 1e-3 on the largest parameter change (not met in 10 cycles, so reported
+                as not converged); bounds widened and estimates rescaled to the N(0, 1) metric, see
+                adaptive.calibration
 
 Time is wall time from the loaded long-format arrays to the estimates, including each engine's own
 input conversion (dense matrix, tuples); data loading and imports are excluded. Peak RSS is the
-worker's ``ru_maxrss`` (imports and data included; pyirt's forked helpers are not counted).
+worker's ``ru_maxrss`` (imports and data included; pyirt's steps run in the worker).
 Engines exceeding ``--timeout`` seconds (default 600) are killed and reported as "did not finish"
 (then not repeated). RMSE of a and b is against the generating values. The table shows the median
 over ``--repeat`` runs, and ratios against ``ours``.

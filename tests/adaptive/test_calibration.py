@@ -190,9 +190,11 @@ RECOVERY = [
 def test_parameter_recovery(model: str, n_learners: int, n_items: int, per_learner: int | None,
                             seed: int, bounds: dict[str, float]) -> None:
     sim = Sim(model, n_learners, n_items, seed, per_learner=per_learner)
-    fit = calibrate(sim.data, model)
+    # polytomous items declare their 4 score categories (0..3); dichotomous ones have 2
+    fit = calibrate(sim.data, model, categories=4 if model in irt.POLYTOMOUS else None)
     assert fit.converged and not fit.warnings
     assert fit.bank.ids == sim.data.items and fit.bank.models == (model,) * n_items
+    assert np.all(fit.bank.n_categories == (4 if model in irt.POLYTOMOUS else 2))
     errors = {"a": rmse(fit.bank.a, sim.a), "b": rmse(fit.bank.b, sim.b),
               "c": rmse(fit.bank.c, sim.c)}
     if model in irt.POLYTOMOUS:
@@ -232,8 +234,9 @@ def test_fixed_anchor_calibration_links_the_scale(model: str) -> None:
     # the new population is N(0.8, 1): a free calibration puts it at N(0, 1) and shifts every b
     sim = Sim(model, 3000, 40, 11, mu=0.8)
     anchors = sim.anchors(20)
-    free = calibrate(sim.data, model)
-    fit = calibrate(sim.data, model, anchors=anchors)
+    cats = 4 if model in irt.POLYTOMOUS else None
+    free = calibrate(sim.data, model, categories=cats)
+    fit = calibrate(sim.data, model, anchors=anchors, categories=cats)
     new = slice(20, None)
     assert fit.anchors == sim.data.items[:20]
     for j in range(20):  # anchors keep their exact parameters
@@ -307,7 +310,7 @@ def test_items_with_identical_responses_are_excluded_with_a_warning() -> None:
     poly = Sim("gpcm", 400, 5, 14)
     dense = poly.data.to_dense()
     dense[:, 0] = 2.0
-    pfit = calibrate(ResponseData.from_dense(dense, items=poly.data.items), "gpcm")
+    pfit = calibrate(ResponseData.from_dense(dense, items=poly.data.items), "gpcm", categories=4)
     assert pfit.excluded == ("Q000",) and any("'Q000'" in w for w in pfit.warnings)
     all_same = ResponseData.from_dense(np.ones((10, 3)))
     with pytest.raises(CalibrationError, match="no item has varied responses"):
@@ -325,10 +328,160 @@ def test_calibration_errors() -> None:
     with pytest.raises(CalibrationError, match="no responses"):
         calibrate(empty, "2pl")
     poly = ResponseData.from_records([("u1", "q1", 2), ("u2", "q1", 0), ("u1", "q2", 1)])
-    with pytest.raises(CalibrationError, match=r"item 'q1' has score 2.*0/1"):
+    with pytest.raises(InvalidResponses, match=r"item 'q1' has score 2.*takes scores 0/1"):
         calibrate(poly, "2pl")
     with pytest.raises(CalibrationError, match="max_iter"):
         calibrate(sim.data, "2pl", tol=0.0)
+
+
+# ----------------------------------------------------------------------- declared categories
+
+
+def _with_score(data: ResponseData, r: int, value: int) -> ResponseData:
+    score = np.array(data.score)
+    score[r] = value
+    return ResponseData(data.learners, data.items, data.person, data.item, score)
+
+
+def _csv(data: ResponseData) -> list[str]:
+    return ["learner,item,score"] + [
+        f"{data.learners[p]},{data.items[j]},{x}"
+        for p, j, x in zip(data.person.tolist(), data.item.tolist(), data.score.tolist(),
+                           strict=True)]
+
+
+def test_a_stray_score_above_the_declared_categories_names_item_score_range_and_line() -> None:
+    # GRM items scored 0..3 (4 categories); one response is a stray 7
+    sim = Sim("grm", 1500, 15, 6)
+    r = 40
+    stray = _with_score(sim.data, r, 7)
+    item = sim.data.items[sim.data.item[r]]
+    with pytest.raises(InvalidResponses, match=rf"item '{item}' has score 7 .*takes scores "
+                                               r"0\.\.3 \(4 categories as declared\)"):
+        calibrate(stray, "grm", categories=4)
+    # read from text, the error names the file and the line (header = line 1)
+    parsed = read_responses_csv(_csv(stray), "resp.csv")
+    with pytest.raises(InvalidResponses) as err:
+        calibrate(parsed, "grm", categories={iid: 4 for iid in sim.data.items})
+    assert str(err.value).startswith(f"resp.csv:{r + 2}: item '{item}' has score 7")
+    assert err.value.line == r + 2 and err.value.source == "resp.csv"
+    # the same data with the categories declared calibrates to the generating parameters
+    fit = calibrate(sim.data, "grm", categories=4)
+    assert rmse(fit.bank.thresholds, sim.thresholds) < 0.16 and not fit.warnings
+
+
+def test_inferred_categories_warn_and_phantom_categories_get_no_standard_errors() -> None:
+    sim = Sim("grm", 1500, 15, 6)
+    stray = _with_score(sim.data, 40, 7)
+    item = sim.data.items[sim.data.item[40]]
+    j = stray.item_index(item)
+    fit = calibrate(stray, "grm")  # no declaration: inferred from the highest score, loudly
+    assert any("inferred from the highest score" in w and "categories=" in w
+               for w in fit.warnings)
+    assert any(f"'{item}': no responses in score categories [4, 5, 6]" in w for w in fit.warnings)
+    assert fit.bank.n_categories[j] == 8  # the phantom categories the declaration prevents
+    # their thresholds are not identified: no SE is reported for them (it used to be 2e-11)
+    assert np.all(np.isnan(fit.se_thresholds[j, 3:7]))
+    assert np.all(np.isfinite(fit.se_thresholds[j, :3]))
+    assert any(f"item '{item}': SE(b)" in w for w in fit.warnings)  # b averages the phantoms
+    assert fit.standard_errors(item)["se_thresholds"][3] is None
+
+
+def test_declared_categories_more_than_observed() -> None:
+    # declaring 6 categories for items scored 0..3: the two empty top categories are reported, the
+    # observed thresholds are still recovered
+    sim = Sim("grm", 1500, 8, 6)
+    fit = calibrate(sim.data, "grm", categories=6)
+    assert np.all(fit.bank.n_categories == 6)
+    assert all("no responses in score categories [4, 5] (of 0..5)" in w for w in fit.warnings)
+    assert len(fit.warnings) == 8
+    assert np.all(np.isnan(fit.se_thresholds[:, 3:])) and np.all(np.isnan(fit.se_b))
+    assert np.all(np.isfinite(fit.se_thresholds[:, :3]))
+    assert rmse(fit.bank.thresholds[:, :3], sim.thresholds) < 0.2
+    assert rmse(fit.bank.a, sim.a) < 0.12
+
+
+def test_categories_argument_errors() -> None:
+    sim = Sim("gpcm", 300, 4, 8)
+    with pytest.raises(CalibrationError, match="must be a whole number >= 2"):
+        calibrate(sim.data, "gpcm", categories=1)
+    with pytest.raises(CalibrationError, match="of item 'Q001' must be a whole number"):
+        calibrate(sim.data, "gpcm", categories={"Q001": 2.5})  # type: ignore[dict-item]
+    with pytest.raises(CalibrationError, match="categories names item 'Q9'"):
+        calibrate(sim.data, "gpcm", categories={"Q9": 4})
+    with pytest.raises(CalibrationError, match="model 2pl has 2 score categories"):
+        calibrate(Sim("2pl", 100, 3, 8).data, "2pl", categories=3)
+    assert calibrate(Sim("2pl", 300, 4, 8).data, "2pl", categories=2).converged
+    # some items declared, the rest inferred and named in the warning
+    part = calibrate(sim.data, "gpcm", categories={"Q000": 4, "Q001": 4})
+    note = next(w for w in part.warnings if "inferred" in w)
+    assert "2 item(s) ('Q002', 'Q003')" in note
+    # an anchor knows its categories: a declaration must agree, a score must fit
+    anchors = sim.anchors(2)
+    with pytest.raises(CalibrationError, match=r"5 score categories are declared for item "
+                                               r"'Q000' but the anchor bank gives it 4"):
+        calibrate(sim.data, "gpcm", anchors=anchors, categories={"Q000": 5})
+    high = _with_score(sim.data, int(np.flatnonzero(sim.data.item == 0)[0]), 4)
+    with pytest.raises(InvalidResponses, match=r"'Q000' has score 4 .*0\.\.3 \(4 categories in "
+                                               r"the anchor bank\)"):
+        calibrate(high, "gpcm", anchors=anchors, categories=4)
+
+
+# ---------------------------------------------------------------- implausible discriminations
+
+
+def _with_easy_item(sim: Sim, score: np.ndarray) -> ResponseData:
+    """``sim``'s responses plus item 'easy', answered by every learner with ``score``."""
+    d, n = sim.data, sim.theta.size
+    return ResponseData(
+        d.learners, (*d.items, "easy"), np.concatenate([d.person, np.arange(n)]).astype(np.intp),
+        np.concatenate([d.item, np.full(n, d.n_items)]).astype(np.intp),
+        np.concatenate([d.score, score]).astype(np.intp))
+
+
+def test_an_item_with_9_wrong_of_2000_warns_and_the_a_prior_bounds_it() -> None:
+    # issue 9: the 9 least able of 2000 learners get the item wrong, everyone else right. The
+    # likelihood keeps rising with a (a step function fits perfectly): ML gives a = 22.8, SE 831
+    sim = Sim("2pl", 2000, 20, 21)
+    score = np.ones(2000, dtype=np.intp)
+    score[np.argsort(sim.theta)[:9]] = 0
+    data = _with_easy_item(sim, score)
+    fit = calibrate(data, "2pl")
+    assert fit.bank.a[20] > 4 and fit.se_a[20] > 1
+    note = next(w for w in fit.warnings if "'easy'" in w)
+    assert "implausibly large (> 4)" in note and "SE(a)" in note
+    assert "only 9 of its 2000 responses are 0" in note
+    assert "a_lognormal=(0, 0.5)" in note and "--a-prior lognormal:0,0.5" in note
+    assert len(fit.warnings) == 1  # the 20 ordinary items draw no warning
+    # with the suggested prior: a finite, plausible a; the step sits at the 9/2000 quantile of
+    # the abilities (-2.6), a little beyond it as the prior flattens the curve
+    prior = Priors(a_lognormal=(0.0, 0.5))
+    bounded = calibrate(data, "2pl", priors=prior)
+    assert 1.0 < bounded.bank.a[20] < 4.0 and math.isfinite(bounded.se_a[20])
+    assert -3.5 < bounded.bank.b[20] < -2.5
+    assert not any("implausibly" in w for w in bounded.warnings)
+    # the prior barely moves the well-determined items (2000 responses each), which stay as close
+    # to the truth as the ML estimates (this sample's abilities have SD 0.96, hence a RMSE of .1)
+    assert rmse(bounded.bank.a[:20], fit.bank.a[:20]) < 0.02
+    assert rmse(bounded.bank.b[:20], fit.bank.b[:20]) < 0.03
+    assert rmse(bounded.bank.a[:20], sim.a) < 0.12 and rmse(bounded.bank.b[:20], sim.b) < 0.2
+
+
+def test_a_runaway_discrimination_of_a_real_2pl_item_is_pulled_back_to_the_truth() -> None:
+    # a 2PL item with a = 2.5, b = -3 (seed chosen so that 9 of 2000 answers are wrong and the ML
+    # estimate runs away): ML a = 4.4 with SE 3.5, the prior brings it back to 2.45
+    sim = Sim("2pl", 2000, 20, 21)
+    rng = np.random.default_rng(104)
+    score = (rng.random(2000) < irt.dichotomous_probability(
+        sim.theta, np.array([2.5]), np.array([-3.0]))[:, 0]).astype(np.intp)
+    assert int((score == 0).sum()) == 9
+    data = _with_easy_item(sim, score)
+    fit = calibrate(data, "2pl")
+    assert fit.bank.a[20] > 4 and any("'easy'" in w and "a_lognormal" in w for w in fit.warnings)
+    bounded = calibrate(data, "2pl", priors=Priors(a_lognormal=(0.0, 0.5)))
+    assert bounded.bank.a[20] == pytest.approx(2.5, abs=0.3)
+    assert bounded.bank.b[20] == pytest.approx(-3.0, abs=0.5)
+    assert bounded.se_a[20] < 1 and not bounded.warnings
 
 
 # ------------------------------------------------------------------------------ EAP scores
@@ -394,19 +547,70 @@ def test_pyirt_engine_end_to_end(capfd: pytest.CaptureFixture[str]) -> None:
     hooks = list(sys.meta_path)
     fit = calibrate(sim.data, "2pl", engine="pyirt", n_quadrature=11, max_iter=20)
     assert fit.engine == "pyirt" and fit.bank.ids == sim.data.items
-    assert np.corrcoef(fit.bank.b, sim.b)[0, 1] > 0.9  # right sign and order
-    assert np.corrcoef(fit.bank.a, sim.a)[0, 1] > 0.3
-    assert rmse(fit.bank.b, sim.b) < 0.6
+    # on the N(0, 1) metric, as close to the truth as the mml engine (a .27, b .19 here)
+    assert rmse(fit.bank.a, sim.a) < 0.3 and rmse(fit.bank.b, sim.b) < 0.25
     assert math.isfinite(fit.log_likelihood) and fit.se_method == "none"
+    # 20 cycles do not reach tol 1e-4 on the parameters: reported, not claimed
+    rep = fit.convergence
+    assert not fit.converged and fit.iterations == 20 and rep.max_change > 1e-4
+    assert any("pyirt's EM did not converge in 20 cycles" in w for w in fit.warnings)
+    assert len(rep.log_likelihood_history) == 20
+    assert np.all(np.diff(rep.log_likelihood_history) > -1e-6)  # EM: monotone under its histogram
     out = fit.to_json()
     assert out["engine"] == "pyirt" and out["items"][0]["se_a"] is None
+    assert out["converged"] is False
     json.dumps(out, allow_nan=False)
     # pyirt left no global state behind and printed nothing
     assert logging.getLogger().handlers == handlers and np.geterr() == err
     assert sys.meta_path == hooks and logging.root.manager.disable == 0
+    import pyirt.solver.model
+
+    assert pyirt.solver.model.mp.__name__ == "multiprocessing"  # its worker shim was undone
     captured = capfd.readouterr()  # no progress bars, no log records (a first-ever import of
     assert captured.out == ""       # pyirt may still show its one-off C compilation on stderr)
     assert "it/s" not in captured.err and "DEBUG" not in captured.err
     assert "INFO" not in captured.err and "E step" not in captured.err
     with pytest.raises(CalibrationError, match="only the dichotomous 2PL"):
         calibrate(sim.data, "3pl", engine="pyirt")
+    with pytest.raises(CalibrationError, match="pyirt engine takes no priors"):
+        calibrate(sim.data, "2pl", engine="pyirt", priors=Priors(a_lognormal=(0.0, 0.5)))
+
+
+def test_pyirt_on_lsat7_is_rescaled_to_the_mirt_metric(lsat7: ResponseData) -> None:
+    # pyirt's ability histogram drifts to about N(0.6, 0.95^2); on that scale its parameters gave a
+    # log-likelihood of -2751 under N(0, 1). Rescaled, 10 cycles (as in bench/) are near mirt's
+    fit = calibrate(lsat7, "2pl", engine="pyirt", n_quadrature=11, max_iter=10, tol=1e-3)
+    assert fit.log_likelihood == pytest.approx(MIRT_LOGLIK, abs=0.2)
+    assert fit.log_likelihood == pytest.approx(
+        marginal_log_likelihood(fit.bank, lsat7, n_quadrature=11), abs=1e-6)
+    np.testing.assert_allclose(fit.bank.a, MIRT_A, atol=0.12)
+    np.testing.assert_allclose(fit.bank.b, MIRT_B, atol=0.06)
+    assert not fit.converged and fit.convergence.max_change > 1e-3
+
+
+@pytest.mark.slow
+def test_pyirt_converges_on_lsat7_near_mirt(lsat7: ResponseData) -> None:
+    # about 100 cycles (20 s) to move no parameter by 1e-3 in a cycle. Its converged estimates
+    # differ from mirt's by up to .06 in a and .09 in b (mml: .02 and .05): pyirt's ability
+    # distribution is a free histogram, mirt's and ours N(0, 1)
+    fit = calibrate(lsat7, "2pl", engine="pyirt", n_quadrature=21, max_iter=300, tol=1e-3)
+    assert fit.converged and fit.iterations < 300 and fit.convergence.max_change < 1e-3
+    assert not fit.warnings
+    assert fit.log_likelihood == pytest.approx(MIRT_LOGLIK, abs=0.1)
+    np.testing.assert_allclose(fit.bank.a, MIRT_A, atol=0.07)
+    np.testing.assert_allclose(fit.bank.b, MIRT_B, atol=0.1)
+
+
+@pytest.mark.slow
+def test_pyirt_parameter_recovery_matches_mml() -> None:
+    # the first RECOVERY case, with its bounds (a .10, b .12). pyirt runs 1.4 s a cycle here and
+    # needs over 400 cycles to meet tol 1e-4; after 20 its rescaled estimates are within .002 RMSE
+    # of where they end up, so 20 cycles are tested (and reported as not converged)
+    sim = Sim("2pl", 2000, 30, 1)
+    fit = calibrate(sim.data, "2pl", engine="pyirt", n_quadrature=21, max_iter=20)
+    mml = calibrate(sim.data, "2pl")
+    assert not fit.converged
+    assert rmse(fit.bank.a, sim.a) < 0.10 and rmse(fit.bank.b, sim.b) < 0.12
+    assert abs(rmse(fit.bank.a, sim.a) - rmse(mml.bank.a, sim.a)) < 0.01
+    assert abs(rmse(fit.bank.b, sim.b) - rmse(mml.bank.b, sim.b)) < 0.01
+    assert fit.log_likelihood == pytest.approx(mml.log_likelihood, abs=1.0)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from adaptive import ItemBank, synthetic_bank
+from adaptive import ItemBank, irt, synthetic_bank
 from app.cli import main
 
 DATA = Path(__file__).parents[1] / "adaptive" / "data"
@@ -106,6 +106,152 @@ def test_an_item_with_identical_responses_gets_a_warning_not_a_crash(tmp_path: P
     assert code == 0
     assert "warning" in stderr and "everyone_right" in stderr
     assert len(json.loads(stdout)["items"]) >= 6
+
+
+def grm_csv(tmp_path: Path, *, stray: int | None = None) -> tuple[Path, dict[str, np.ndarray]]:
+    """1000 learners x 8 GRM items scored 0..2 from known parameters; optionally one stray score."""
+    rng = np.random.default_rng(8)
+    n, k = 1000, 8
+    a = np.exp(rng.normal(0.0, 0.2, k))
+    thr = np.sort(rng.normal(0.0, 0.8, (k, 2)), axis=1)
+    probs = irt.category_probabilities("grm", rng.normal(size=n), a, thr.mean(axis=1), None, thr)
+    score = (rng.random((n, k, 1)) > np.cumsum(probs, axis=2)).sum(axis=2)
+    rows = ["learner,item,score"]
+    for i in range(n):
+        rows.extend(f"p{i},g{j},{score[i, j]}" for j in range(k))
+    if stray is not None:
+        rows[stray - 1] = rows[stray - 1].rsplit(",", 1)[0] + ",7"
+    return write(tmp_path, "\n".join(rows) + "\n"), {"a": a, "thresholds": thr}
+
+
+def test_polytomous_calibration_needs_declared_categories(tmp_path: Path) -> None:
+    path, _ = grm_csv(tmp_path)
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "grm")
+    assert code == 2 and stdout == "" and "Traceback" not in stderr
+    assert stderr.startswith(f"{path}: model grm needs the number of score categories")
+    assert "'g0', 'g1', 'g2' and 5 more" in stderr and "--categories 3 for scores 0..2" in stderr
+    # per item, all of them but one: the one left is named
+    code, _, stderr = invoke("calibrate", str(path), "--model", "grm",
+                             "--categories", "g0=3,g1=3,g2=3,g3=3", "--categories", "g4=3,g5=3,g6=3")
+    assert code == 2 and "none is declared for 'g7';" in stderr
+
+
+def test_declared_categories_calibrate_to_the_generating_parameters(tmp_path: Path) -> None:
+    path, truth = grm_csv(tmp_path)
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "grm", "--categories", "3")
+    assert code == 0 and stderr == ""
+    items = json.loads(stdout)["items"]
+    assert [len(it["thresholds"]) for it in items] == [2] * 8
+    thr = np.array([it["thresholds"] for it in items])
+    assert np.sqrt(np.mean((thr - truth["thresholds"]) ** 2)) < 0.15
+    a = np.array([it["a"] for it in items])
+    assert np.sqrt(np.mean((a - truth["a"]) ** 2)) < 0.15
+    # a default with a per-item override: g4 declared with 5 categories, two of them empty
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "grm",
+                                  "--categories", "3,g4=5")
+    assert code == 0 and "warning: item 'g4': no responses in score categories [3, 4]" in stderr
+    assert len(json.loads(stdout)["items"][4]["thresholds"]) == 4
+
+
+def test_a_stray_score_is_an_error_with_its_line(tmp_path: Path) -> None:
+    path, _ = grm_csv(tmp_path, stray=1234)
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "grm", "--categories", "3")
+    assert code == 2 and stdout == ""
+    line = path.read_text().splitlines()[1233]
+    learner, item, _ = line.split(",")
+    assert stderr.strip() == (
+        f"{path}:1234: item {item!r} has score 7 (learner {learner!r}) but takes scores 0..2 "
+        "(3 categories as declared); correct the score or declare more categories")
+    # dichotomous models: anything but 0/1 is an error with its line
+    code, _, stderr = invoke("calibrate", str(path), "--model", "2pl")
+    assert code == 2 and stderr.startswith(f"{path}:")
+    assert "this model takes scores 0..1 (0 = wrong, 1 = right)" in stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--model", "grm", "--categories", "1"], "the number of score categories must be"),
+    (["--model", "grm", "--categories", "g0=x"], "'g0=x'"),
+    (["--model", "grm", "--categories", "=3"], "names no item"),
+    (["--model", "grm", "--categories", "3,4"], "two numbers for every item"),
+    (["--model", "2pl", "--categories", "3"], "model 2pl is dichotomous"),
+    (["--model", "2pl", "--a-prior", "normal:0,1"], "expected lognormal:MEANLOG,SDLOG"),
+    (["--model", "2pl", "--a-prior", "lognormal:0,-1"], "with SD > 0"),
+    (["--model", "2pl", "--b-prior", "normal:0"], "expected normal:MEAN,SD"),
+    (["--model", "2pl", "--engine", "pyirt", "--a-prior", "lognormal:0,0.5"], "need --engine mml"),
+])
+def test_bad_calibrate_options_are_usage_errors(tmp_path: Path, args: list[str],
+                                                message: str) -> None:
+    path = write(tmp_path, "learner,item,score\nl1,i1,1\nl2,i1,0\n")
+    code, stdout, stderr = invoke("calibrate", str(path), *args)
+    assert code == 2 and stdout == "" and message in stderr and "Traceback" not in stderr
+
+
+def test_unknown_item_in_categories_is_named(tmp_path: Path) -> None:
+    path, _ = grm_csv(tmp_path)
+    code, _, stderr = invoke("calibrate", str(path), "--model", "grm", "--categories", "3,g9=4")
+    assert code == 2
+    assert stderr.strip() == (f"{path}: --categories names item 'g9', which has no responses in "
+                              "this file; check the item id")
+
+
+def test_anchor_bank_declares_its_items_categories(tmp_path: Path) -> None:
+    path, truth = grm_csv(tmp_path)
+    anchors = tmp_path / "anchors.json"
+    anchors.write_text(json.dumps({"items": [
+        {"id": f"g{j}", "model": "grm", "a": float(truth["a"][j]),
+         "thresholds": [float(t) for t in truth["thresholds"][j]]} for j in range(3)]}))
+    code, _, stderr = invoke("calibrate", str(path), "--model", "grm", "--anchor", str(anchors))
+    assert code == 2 and "none is declared for 'g3', 'g4', 'g5' and 2 more" in stderr
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "grm", "--anchor",
+                                  str(anchors), "--categories", "3")  # a default spares anchors
+    assert code == 0, stderr
+    assert [it["id"] for it in json.loads(stdout)["items"]] == [f"g{j}" for j in range(8)]
+
+
+def runaway_csv(tmp_path: Path) -> Path:
+    """Issue 9: 20 ordinary 2PL items and one item only the 9 least able of 2000 get wrong."""
+    rng = np.random.default_rng(21)
+    bank = synthetic_bank(20, rng)
+    theta = rng.normal(size=2000)
+    p = bank.category_probabilities(theta)[:, :, 1]
+    easy = np.ones(2000, dtype=int)
+    easy[np.argsort(theta)[:9]] = 0
+    rows = ["learner,item,score"]
+    for i in range(2000):
+        rows.extend(f"p{i},{bank.ids[j]},{int(rng.random() < p[i, j])}" for j in range(20))
+        rows.append(f"p{i},easy,{easy[i]}")
+    return write(tmp_path, "\n".join(rows) + "\n")
+
+
+def test_a_runaway_discrimination_warns_and_a_prior_bounds_it(tmp_path: Path) -> None:
+    path = runaway_csv(tmp_path)
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "2pl")
+    assert code == 0
+    easy = next(it for it in json.loads(stdout)["items"] if it["id"] == "easy")
+    assert easy["a"] > 4 and easy["se_a"] > 1
+    warning = next(line for line in stderr.splitlines() if "'easy'" in line)
+    assert warning.startswith(f"{path}: warning: item 'easy': discrimination a = ")
+    assert "only 9 of its 2000 responses are 0" in warning
+    assert "--a-prior lognormal:0,0.5" in warning
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "2pl",
+                                  "--a-prior", "lognormal:0,0.5")
+    assert code == 0 and "implausibly" not in stderr
+    easy = next(it for it in json.loads(stdout)["items"] if it["id"] == "easy")
+    assert 1.0 < easy["a"] < 4.0 and -3.5 < easy["b"] < -2.5
+
+
+def test_pyirt_engine_from_the_command_line(tmp_path: Path) -> None:
+    # ten cycles of pyirt's EM on LSAT7, rescaled to N(0, 1): near mirt, and not called converged
+    code, stdout, stderr = invoke("calibrate", str(DATA / "lsat7.csv"), "--model", "2pl",
+                                  "--engine", "pyirt", "--quadrature", "11", "--max-iter", "10",
+                                  "--tol", "0.001")
+    assert code == 0
+    bank = json.loads(stdout)
+    assert bank["engine"] == "pyirt" and bank["converged"] is False and bank["iterations"] == 10
+    assert "warning: pyirt's EM did not converge in 10 cycles" in stderr
+    assert bank["log_likelihood"] == pytest.approx(-2658.805, abs=0.2)  # -2751 before rescaling
+    np.testing.assert_allclose([it["a"] for it in bank["items"]], LSAT7_A, atol=0.12)
+    np.testing.assert_allclose([it["b"] for it in bank["items"]], LSAT7_B, atol=0.06)
 
 
 def test_simulate_prints_the_summary() -> None:
