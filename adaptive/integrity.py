@@ -28,13 +28,14 @@ allows (:func:`recent_exclusions`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Self
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from .bank import ItemBank
 from .errors import AdaptiveError
 from .estimation import MAP
+from .jsonsettings import JsonSettings
 from .personfit import person_fit
 from .stopping import se_at
 from .types import AbilityEstimate
@@ -53,33 +54,9 @@ __all__ = [
 SECONDS_PER_DAY = 86_400.0
 
 
-class _Settings:
-    """``to_json`` / ``from_json`` for the frozen settings below (unknown keys named)."""
-
-    __slots__ = ()
-    _what: ClassVar[str] = "setting"
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        """Read settings, rejecting unknown keys by name."""
-        if not isinstance(data, Mapping):
-            msg = f"{cls._what}s must be a JSON object, got {type(data).__name__}"
-            raise AdaptiveError(msg)
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - known)
-        if unknown:
-            msg = f"unknown {cls._what}(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            raise AdaptiveError(msg)
-        return cls(**dict(data))
-
-
 # ============================================================================ crediting a decision
 @dataclass(frozen=True, slots=True)
-class EvidenceRules(_Settings):
+class EvidenceRules(JsonSettings):
     """What a mastery decision needs before it grants credit or lets a learner skip a module.
 
     Attributes
@@ -210,7 +187,7 @@ def credit_decision(
 
 # ============================================================================ retakes
 @dataclass(frozen=True, slots=True)
-class RetakePolicy(_Settings):
+class RetakePolicy(JsonSettings):
     r"""One retake rule for every credit-bearing attempt kind (assessment, test-out, placement, review).
 
     Attributes

@@ -56,7 +56,7 @@ import math
 import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -73,6 +73,8 @@ from .integrity import (
     credit_decision,
     retake_allowed,
 )
+from .jsonsettings import JsonSettings as _JsonSettings
+from .jsonsettings import from_json as _from_json
 from .selection import ContentBalanced, MaxInfo, Randomesque, Selector
 from .simulate import draw_score, responder
 from .stopping import AllOf, AnyOf, MaxItems, MinItems, Stopper
@@ -125,35 +127,6 @@ def _z(error_rate: float) -> float:
         msg = f"error rate must be in (0, 1), got {error_rate}"
         raise AdaptiveError(msg)
     return float(ndtri(1.0 - error_rate / 2.0))
-
-
-def _from_json(cls: Any, data: Mapping[str, Any], what: str) -> dict[str, Any]:
-    """Check ``data`` has only the dataclass's fields; return it as keyword arguments."""
-    if not isinstance(data, Mapping):
-        msg = f"{what} must be a JSON object, got {type(data).__name__}"
-        raise AdaptiveError(msg)
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        msg = f"unknown {what} field(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        raise AdaptiveError(msg)
-    return dict(data)
-
-
-class _JsonSettings:
-    """``to_json`` / ``from_json`` for the frozen settings dataclasses (unknown keys named)."""
-
-    __slots__ = ()
-    _what: ClassVar[str] = "setting"
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
-        """Read settings, rejecting unknown keys by name."""
-        return cls(**_from_json(cls, data, cls._what))
 
 
 def _words(names: Sequence[str]) -> str:

@@ -16,17 +16,13 @@ from tests.app import factories
 from tests.app.test_learning_flow import (  # noqa: F401
     HX,
     answer_for,
+    finish,
     knows,
+    page_token,
     pending_item,
     sign_in,
     world,
 )
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def blind_answer(page: str, item: Item) -> dict[str, object]:
@@ -46,24 +42,6 @@ def blind_answer(page: str, item: Item) -> dict[str, object]:
         targets = list(dict.fromkeys(re.findall(r'<option value="([a-z2-7]{16})">', page)))
         return {name: targets[n % len(targets)] for n, name in enumerate(sources)}
     return {"answer": "0"}
-
-
-def finish(client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack,
-           respond: object) -> Attempt:
-    """Answer with ``respond(page, item, codes)`` until the attempt ends."""
-    for _ in range(60):
-        db_session.expire_all()
-        attempt = db_session.get(Attempt, attempt_id)
-        assert attempt is not None
-        if attempt.status is AttemptStatus.COMPLETED:
-            return attempt
-        item, codes = pending_item(db_session, attempt_id, pack)
-        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-        data = {"token": _token(page), **respond(page, item, codes)}  # type: ignore[operator]
-        r = client.post(f"/assess/attempts/{attempt_id}/responses", data=data, headers=HX)
-        assert r.status_code == 200, r.data[:400]
-    msg = "the attempt never stopped"
-    raise AssertionError(msg)
 
 
 def test_a_constant_position_test_out_is_refused_for_every_demo_module(
@@ -140,7 +118,7 @@ def test_forged_unknown_and_repeated_option_ids_are_refused_and_nothing_is_recor
     for _ in range(40):
         item, codes = pending_item(db_session, attempt_id, pack)
         page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-        token = _token(page)
+        token = page_token(page)
         real = [o.id for o in item.options]
         forged: list[dict[str, object]] = []
         if item.type in ("single_choice", "multiple_choice"):
@@ -197,6 +175,6 @@ def test_options_are_shown_in_a_per_attempt_order_with_ids_that_say_nothing(
             assert all(re.fullmatch(r"[a-z2-7]{16}", s) for s in shown)
             return
         client.post(f"/assess/attempts/{attempt_id}/responses",
-                    data={"token": _token(page), **answer_for(item, True, codes)}, headers=HX)
+                    data={"token": page_token(page), **answer_for(item, True, codes)}, headers=HX)
     msg = "no single-choice item came up"
     raise AssertionError(msg)

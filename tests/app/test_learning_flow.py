@@ -7,6 +7,7 @@ parameter, no item other than the one on screen.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,34 @@ def pending_item(db_session: Session, attempt_id: int, pack: ContentPack) -> tup
     pending = attempt.state["pending"]
     item = next(i for i in pack.items if i.id == pending)
     return item, option_codes(attempt_salt(attempt), item)
+
+
+def page_token(page: str) -> str:
+    """The submission token of the item on screen."""
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+Respond = Callable[[str, Item, OptionCodes], dict[str, object]]
+
+
+def finish(client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack,
+           respond: Respond) -> Attempt:
+    """Answer with ``respond(page, item, codes)`` (form fields) until the attempt ends."""
+    for _ in range(60):
+        db_session.expire_all()
+        attempt = db_session.get(Attempt, attempt_id)
+        assert attempt is not None
+        if attempt.status is AttemptStatus.COMPLETED:
+            return attempt
+        item, codes = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        data = {"token": page_token(page), **respond(page, item, codes)}
+        r = client.post(f"/assess/attempts/{attempt_id}/responses", data=data, headers=HX)
+        assert r.status_code == 200, r.data[:400]
+    msg = "the attempt never stopped"
+    raise AssertionError(msg)
 
 
 def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(

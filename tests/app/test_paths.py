@@ -10,9 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.pathing import PathDecision, replay_decision
-from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PathDecisionRecord
+from app.models import AbilityRecord, Attempt, ModuleRow, PathDecisionRecord
 from content import ContentPack
-from tests.app.test_learning_flow import answer_for, pending_item, sign_in, world  # noqa: F401
+from tests.app.test_learning_flow import (  # noqa: F401
+    answer_for,
+    finish,
+    page_token,
+    pending_item,
+    sign_in,
+    world,
+)
 
 HX = {"HX-Request": "true"}
 
@@ -21,9 +28,8 @@ def submit(client: FlaskClient, db_session: Session, attempt_id: int, pack: Cont
     """Answer the question on screen, right or wrong, as the page's form would."""
     item, codes = pending_item(db_session, attempt_id, pack)
     page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
-    token = re.search(r'name="token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     r = client.post(f"/assess/attempts/{attempt_id}/responses",
-                    data={"token": token, **answer_for(item, right, codes)}, headers=HX)
+                    data={"token": page_token(page), **answer_for(item, right, codes)}, headers=HX)
     assert r.status_code == 200
 
 
@@ -31,15 +37,8 @@ def take(
     client: FlaskClient, db_session: Session, attempt_id: int, pack: ContentPack, right: bool
 ) -> Attempt:
     """Answer every question right (or wrong) until the attempt stops."""
-    for _ in range(60):
-        db_session.expire_all()
-        attempt = db_session.get(Attempt, attempt_id)
-        assert attempt is not None
-        if attempt.status is AttemptStatus.COMPLETED:
-            return attempt
-        submit(client, db_session, attempt_id, pack, right)
-    msg = "the attempt never stopped"
-    raise AssertionError(msg)
+    return finish(client, db_session, attempt_id, pack,
+                  lambda _page, item, codes: answer_for(item, right, codes))
 
 
 def test_the_catalogue_recommends_a_module_and_warns_about_missing_prerequisites(
