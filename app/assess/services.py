@@ -70,9 +70,8 @@ class AlreadyAnswered(AssessError):
     status = 409
 
 
-CREDIT_BEARING = ("assessment", "testout", "review", "placement")
-"""Every attempt kind can grant mastery, so every one follows the evidence, retake and feedback rules."""
-
+# Every attempt kind (assessment, test-out, review, placement) can grant mastery, so every one follows
+# the pack's evidence, retake and feedback rules.
 _KIND_WORDS = {"assessment": "assessment", "testout": "test-out", "review": "review",
                "placement": "placement test"}
 
