@@ -283,12 +283,16 @@ def _verdict(points: int, top: int, pilot: bool) -> str:
 def _chosen_html(item: Item, answer: Any) -> str:
     """What the learner answered, in words (never the key)."""
     def text(choices: Sequence[Any], ident: str) -> str:
-        return next((markdown(c.text) for c in choices if c.id == ident), "")
+        html = next((markdown(c.text) for c in choices if c.id == ident), "").strip()
+        # one paragraph reads inline, inside a list item or beside an arrow
+        if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+            return html[3:-4]
+        return html
 
     if item.type == "single_choice":
         return text(item.options, str(answer))
     if item.type == "multiple_choice":
-        return "".join(text(item.options, a) for a in answer)
+        return "<ul>" + "".join(f"<li>{text(item.options, a)}</li>" for a in answer) + "</ul>"
     if item.type == "ordering":
         return "<ol>" + "".join(f"<li>{text(item.options, a)}</li>" for a in answer) + "</ol>"
     if item.type == "matching":
