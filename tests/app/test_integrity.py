@@ -5,15 +5,19 @@ patterns are flagged for the instructor, forged answers are refused, one retake 
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, Response, Role
+from app.packstore import content_of, import_pack
 from content import ContentPack, Item
 from tests.app import factories
 from tests.app.test_learning_flow import (  # noqa: F401
+    DEMO,
     HX,
     answer_for,
     finish,
@@ -178,3 +182,36 @@ def test_options_are_shown_in_a_per_attempt_order_with_ids_that_say_nothing(
                     data={"token": page_token(page), **answer_for(item, True, codes)}, headers=HX)
     msg = "no single-choice item came up"
     raise AssertionError(msg)
+
+
+def test_practice_modules_show_right_answers_at_once_and_credit_bearing_ones_do_not(
+    client: FlaskClient, db_session: Session, tmp_path: Path
+) -> None:
+    """A pack without credentials may make a module formative practice (``feedback: immediate``)."""
+    practice = tmp_path / "practice"
+    shutil.copytree(DEMO, practice)
+    text = (practice / "pack.yaml").read_text(encoding="utf-8")
+    text = text[:text.index("\ncredentials:")] + "\n"
+    text = text.replace("    competencies: [describing-data]\n",
+                        "    competencies: [describing-data]\n    feedback: immediate\n", 1)
+    (practice / "pack.yaml").write_text(text, encoding="utf-8")
+    inst = factories.institution(db_session)
+    factories.user(db_session, inst, Role.LEARNER, email="practice@example.org")
+    version = import_pack(db_session, inst, practice, None).version
+    pack = content_of(db_session, version)
+    rows = {m.key: m for m in db_session.scalars(select(ModuleRow).where(
+        ModuleRow.pack_version_id == version.id))}
+    sign_in(client, "practice@example.org")
+    assert "see after each answer whether it was right" in client.get(
+        f"/learn/modules/{rows['data-sets'].id}").data.decode()
+    for key, immediate in (("data-sets", True), ("typical-and-spread", False)):
+        attempt_id = int(client.post(f"/assess/modules/{rows[key].id}/attempts").headers["Location"]
+                         .rsplit("/", 1)[1])
+        item, codes = pending_item(db_session, attempt_id, pack)
+        page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        body = client.post(f"/assess/attempts/{attempt_id}/responses", headers=HX, data={
+            "token": page_token(page), **answer_for(item, True, codes)}).data.decode()
+        if immediate:
+            assert "Your answer is right" in body or "does not count" in body
+        else:
+            assert "Your answer is recorded" in body and "Your answer is right" not in body
