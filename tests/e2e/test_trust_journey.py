@@ -1,6 +1,10 @@
 """Trustworthy evidence in a real browser (issue 9): a test-out answered without reading the questions
 is refused and the waiting period holds; a pattern no ability explains is flagged, and the
-institution's instructor sees the flag."""
+institution's instructor sees the flag.
+
+The file name sorts after ``test_learner_journey``, whose instructor imports the demo pack through the
+upload form before any test imports it through the ``demo_pack`` fixture.
+"""
 
 from __future__ import annotations
 
