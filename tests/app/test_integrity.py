@@ -25,6 +25,7 @@ from tests.app.test_learning_flow import (  # noqa: F401
     page_token,
     pending_item,
     sign_in,
+    started,
     world,
 )
 
@@ -58,9 +59,7 @@ def test_a_constant_position_test_out_is_refused_for_every_demo_module(
         ModuleRow.pack_version_id == world["version"].id)).all()  # type: ignore[attr-defined]
     assert len(modules) == len(pack.modules)
     for module in modules:
-        r = client.post(f"/assess/modules/{module.id}/testout")
-        assert r.status_code == 303, module.key
-        attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+        attempt_id = started(client, f"/assess/modules/{module.id}/testout")
         attempt = finish(client, db_session, attempt_id, pack,
                          lambda page, item, codes: blind_answer(page, item))
         assert attempt.mastery != "mastered" and not (attempt.credit or {}).get("credited"), module.key
@@ -84,8 +83,7 @@ def test_an_aberrant_pattern_is_flagged_never_credited_and_shown_to_instructors(
     module = world["module"]
     assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
     sign_in(client, "flow-learner@example.org")
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/testout")
     attempt = finish(client, db_session, attempt_id, pack,
                      lambda page, item, codes: answer_for(item, not knows(item, 0.0), codes))
     assert attempt.flagged and attempt.person_fit is not None and attempt.person_fit < -1.645
@@ -115,8 +113,7 @@ def test_forged_unknown_and_repeated_option_ids_are_refused_and_nothing_is_recor
     module = world["module"]
     assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
     sign_in(client, "flow-learner@example.org")
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/attempts")
     url = f"/assess/attempts/{attempt_id}/responses"
     refused = 0
     for _ in range(40):
@@ -167,8 +164,7 @@ def test_options_are_shown_in_a_per_attempt_order_with_ids_that_say_nothing(
     module = world["module"]
     assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
     sign_in(client, "flow-learner@example.org")
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/attempts")
     for _ in range(40):
         item, codes = pending_item(db_session, attempt_id, pack)
         page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
@@ -205,8 +201,7 @@ def test_practice_modules_show_right_answers_at_once_and_credit_bearing_ones_do_
     assert "see after each answer whether it was right" in client.get(
         f"/learn/modules/{rows['data-sets'].id}").data.decode()
     for key, immediate in (("data-sets", True), ("typical-and-spread", False)):
-        attempt_id = int(client.post(f"/assess/modules/{rows[key].id}/attempts").headers["Location"]
-                         .rsplit("/", 1)[1])
+        attempt_id = started(client, f"/assess/modules/{rows[key].id}/attempts")
         item, codes = pending_item(db_session, attempt_id, pack)
         page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
         body = client.post(f"/assess/attempts/{attempt_id}/responses", headers=HX, data={

@@ -102,6 +102,13 @@ def pending_item(db_session: Session, attempt_id: int, pack: ContentPack) -> tup
     return item, option_codes(attempt_salt(attempt), item)
 
 
+def started(client: FlaskClient, url: str) -> int:
+    """POST to an attempt-starting URL; the id of the attempt it redirects to."""
+    r = client.post(url)
+    assert r.status_code == 303, r.data[:300]
+    return int(r.headers["Location"].rsplit("/", 1)[1])
+
+
 def page_token(page: str) -> str:
     """The submission token of the item on screen."""
     found = re.search(r'name="token" value="([^"]+)"', page)

@@ -18,6 +18,7 @@ from tests.app.test_learning_flow import (  # noqa: F401
     page_token,
     pending_item,
     sign_in,
+    started,
     world,
 )
 
@@ -69,9 +70,7 @@ def test_testing_out_recognises_prior_learning_and_moves_the_path_on(
     assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
     sign_in(client, "flow-learner@example.org")
     assert "Test out of this module" in client.get(f"/learn/modules/{module.id}").data.decode()
-    r = client.post(f"/assess/modules/{module.id}/testout")
-    assert r.status_code == 303
-    attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/testout")
     attempt = take(client, db_session, attempt_id, pack, right=True)
     assert attempt.kind == "testout" and attempt.mastery == "mastered"
     scored = [r for r in attempt.responses if not r.pilot]
@@ -95,8 +94,7 @@ def test_failed_test_outs_must_wait_before_the_next_try(
     module = world["module"]
     assert isinstance(pack, ContentPack) and isinstance(module, ModuleRow)
     sign_in(client, "flow-learner@example.org")
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/testout")
     attempt = take(client, db_session, attempt_id, pack, right=False)
     assert attempt.mastery == "not_mastered"
     assert "Not this time" in client.get(f"/assess/attempts/{attempt_id}").data.decode()
@@ -123,8 +121,7 @@ def test_where_you_stand_and_a_review_coming_due(
     assert "Reviews due" not in page
     credential = pack.credentials[0].title
     assert credential in page and "Still to go" in page
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/testout").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/testout")
     take(client, db_session, attempt_id, pack, right=True)
     competency = pack.module(module.key).competencies[0]
     title = pack.competency(competency).title
@@ -136,9 +133,7 @@ def test_where_you_stand_and_a_review_coming_due(
     app.config["CLOCK_OFFSET_SECONDS"] = 200 * 86400  # half a year later
     page = client.get(url).data.decode()
     assert "Reviews due" in page and f"Review {title}" in page and "review due" in page
-    r = client.post(f"/assess/modules/{module.id}/review")
-    assert r.status_code == 303
-    review_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    review_id = started(client, f"/assess/modules/{module.id}/review")
     review = take(client, db_session, review_id, pack, right=True)
     assert review.kind == "review" and 4 <= len(review.responses) <= 8
     record = db_session.scalar(select(AbilityRecord).where(AbilityRecord.attempt_id == review_id))
@@ -156,9 +151,7 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
     sign_in(client, "flow-learner@example.org")
     catalogue = client.get("/learn/").data.decode()
     assert "Take the placement test" in catalogue
-    r = client.post(f"/assess/packs/{version.id}/placement")  # type: ignore[attr-defined]
-    assert r.status_code == 303
-    attempt_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/packs/{version.id}/placement")  # type: ignore[attr-defined]
     assert "Resume your placement test" in client.get("/learn/").data.decode()
     attempt = take(client, db_session, attempt_id, pack, right=True)
     assert attempt.kind == "placement" and attempt.module_id is None
@@ -195,8 +188,7 @@ def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(
     refused = client.post("/goal", data={"goal": "0"}, follow_redirects=True).data.decode()
     assert "Choose between 1 and 200" in refused and "of your goal" not in refused
     client.post("/goal", data={"goal": "3"})
-    attempt_id = int(client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
-                     .rsplit("/", 1)[1])
+    attempt_id = started(client, f"/assess/modules/{module.id}/attempts")
     for _ in range(3):
         submit(client, db_session, attempt_id, pack, right=True)
     page = client.get("/").data.decode()
