@@ -41,9 +41,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> Any:
-        from app.models import User
+    def _load_user(ident: str) -> Any:
+        from app.accounts.services import session_user
 
-        return db.session().get(User, int(user_id)) if user_id.isdigit() else None
+        return session_user(db.session(), ident)
 
     return app

@@ -174,7 +174,9 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if not no_serve:
         from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True)
+        from app.web.server import QuietRequestHandler
+
+        run_simple(host, port, app, threaded=True, request_handler=QuietRequestHandler)
 
 
 def _parse_categories(

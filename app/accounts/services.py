@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.models import Institution, Membership, Role, User
+from app.models import Institution, LoginSession, Membership, Role, User
 
 _hasher = PasswordHasher()
 # verifying against this keeps the time of a wrong e-mail equal to a wrong password
@@ -68,3 +71,49 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
         user.password_hash = _hasher.hash(password)
         session.commit()
     return user
+
+
+# ------------------------------------------------------------------------------ sign-in sessions
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User) -> User:
+    """Record a new sign-in for ``user`` and attach its token (one commit); pass the user to
+    ``login_user`` next, so the cookies name this sign-in."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_digest(token)))
+    session.commit()
+    user.session_token = token
+    return user
+
+
+def session_user(session: Session, ident: str) -> User | None:
+    """The user of a cookie's ``"<user id>.<token>"``, while that sign-in still exists."""
+    user_id, _, token = ident.partition(".")
+    if not (user_id.isdigit() and token):
+        return None
+    alive = session.scalar(select(LoginSession.id).where(
+        LoginSession.user_id == int(user_id), LoginSession.token_hash == _digest(token)))
+    if alive is None:
+        return None
+    user = session.get(User, int(user_id))
+    if user is not None:
+        user.session_token = token
+    return user
+
+
+def end_session(session: Session, user: User) -> None:
+    """Sign out this device: its cookies stop working, copied or not (one commit)."""
+    if user.session_token:
+        session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                   LoginSession.token_hash == _digest(user.session_token)))
+        session.commit()
+
+
+def end_all_sessions(session: Session, user: User) -> int:
+    """Sign out every device of ``user``; returns how many sign-ins ended (one commit)."""
+    ended = len(session.scalars(select(LoginSession.id).where(LoginSession.user_id == user.id)).all())
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    session.commit()
+    return ended

@@ -37,7 +37,7 @@ def signup() -> ResponseReturnValue:
         except services.AccountError as err:
             form.email.errors = [*form.email.errors, str(err)]
         else:
-            login_user(user)
+            login_user(services.start_session(db.session(), user))
             flash("Welcome to Thetapath! Your account is ready.", "success")
             return redirect(url_for("home.index"))
     status = 422 if request.method == "POST" else 200
@@ -51,7 +51,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = services.authenticate(db.session(), form.email.data or "", form.password.data or "")
         if user is not None:
-            login_user(user)
+            login_user(services.start_session(db.session(), user))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors = ["That e-mail address and password do not match an account."]
     status = 422 if request.method == "POST" else 200
@@ -61,9 +61,23 @@ def login() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> ResponseReturnValue:
-    """Sign out (POST only, with CSRF, so a link elsewhere cannot sign you out)."""
+    """Sign out (POST only, with CSRF, so a link elsewhere cannot sign you out).
+
+    The sign-in itself ends, so a copy of the cookie taken before stops working too.
+    """
+    services.end_session(db.session(), current_user)
     logout_user()
     flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere() -> ResponseReturnValue:
+    """Sign out on every device and browser (a lost phone, a shared computer)."""
+    ended = services.end_all_sessions(db.session(), current_user)
+    logout_user()
+    flash(f"You are signed out everywhere ({ended} sign-in{'s' if ended != 1 else ''} ended).", "info")
     return redirect(url_for("accounts.login"))
 
 

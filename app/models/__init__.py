@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .accounts import Institution, Membership, Role, User
+from .accounts import Institution, LoginSession, Membership, Role, User
 from .learning import (
     AbilityRecord,
     Attempt,
@@ -19,6 +19,7 @@ __all__ = [
     "AttemptStatus",
     "Institution",
     "LessonVisit",
+    "LoginSession",
     "Membership",
     "ModuleRow",
     "Pack",

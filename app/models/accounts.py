@@ -38,6 +38,7 @@ class User(UserMixin, Base):
     """A person who signs in. Credentials are an Argon2id hash; e-mail is stored lower-cased."""
 
     __tablename__ = "user_account"
+    __allow_unmapped__ = True  # session_token below is a plain attribute, not a column
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -48,6 +49,28 @@ class User(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    # the sign-in this request belongs to (not stored here; see LoginSession). Flask-Login keeps
+    # get_id() in the session and remember cookies, so a cookie names its sign-in and dies with it.
+    session_token: str | None = None
+
+    def get_id(self) -> str:
+        """``"<user id>.<sign-in token>"``: a cookie is only as good as the sign-in it came from."""
+        return f"{self.id}.{self.session_token}"
+
+
+class LoginSession(Base):
+    """One sign-in on one device. Signing out deletes it; "sign out everywhere" deletes them all.
+
+    Only a SHA-256 of the token is stored, so the table cannot be used to sign in.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Membership(Base):

@@ -1,8 +1,13 @@
-"""Security headers on every response, and ``Vary: HX-Request`` so caches keep pages and fragments apart."""
+"""Security headers on every response, and ``Vary: HX-Request`` so caches keep pages and fragments apart.
+
+Pages for a signed-in user are never stored by a browser or proxy cache (``Cache-Control: no-store``),
+so the back button on a shared computer shows nothing after sign-out.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from flask_login import current_user
 
 
 def init_app(app: Flask) -> None:
@@ -24,4 +29,6 @@ def init_app(app: Flask) -> None:
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         response.vary.add("HX-Request")
+        if request.endpoint != "static" and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
         return response

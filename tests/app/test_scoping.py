@@ -16,7 +16,8 @@ from tests.app import factories
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts.logout",
           "learn.catalogue", "authoring.packs", "home.goal",
-          "authoring.attempts"}  # lists of the caller's own institution (test_integrity checks it)
+          "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
+          "accounts.logout_everywhere"}  # the caller's own sign-ins only
 
 
 def test_no_endpoint_reveals_another_institutions_objects(
