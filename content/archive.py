@@ -120,6 +120,12 @@ def _unsafe_path(name: str) -> str | None:
     return None
 
 
+def _printable(name: str) -> str:
+    """A file name as text that can be printed anywhere: undecodable bytes (which the operating
+    system hands over as surrogate escapes) become ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _ignored(path: str) -> bool:
     """Return True for operating-system litter: hidden files and folders, macOS resource forks."""
     parts = path.split("/")
@@ -201,6 +207,12 @@ def _read_folder(root: Path, limits: Limits) -> PackFiles:
         raise PackUnreadable(msg) from None
     for rel, entry in walk:
         if _ignored(rel):
+            continue
+        shown = _printable(rel)
+        if shown != rel:
+            budget.issues.append(_issue(
+                shown, "has a name that is not valid UTF-8 (shown with \\x escapes)",
+                "rename it with UTF-8 characters: pack.yaml, lessons and items can only refer to such names"))
             continue
         try:
             st = os.lstat(entry.path)

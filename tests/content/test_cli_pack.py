@@ -99,3 +99,22 @@ def test_export_then_import(tmp_path: Path) -> None:
     assert code == 2 and "already exists" in err
     code, _, err = run("export", "sample-pack", str(tmp_path / "x.zip"))
     assert code == 2 and "needs --institution SLUG" in err
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_escaped_even_into_a_strict_pipe(tmp_path: Path) -> None:
+    """Printed to a pipe whose encoding refuses surrogates, the name must not crash the command."""
+    import os
+    import subprocess
+    import sys
+
+    folder = write_folder(tmp_path / "pack", base_files())
+    with open(os.fsencode(folder) + b"/\xff\xfe.svg", "wb") as fh:
+        fh.write(b"<svg/>")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    thetapath = Path(sys.executable).parent / "thetapath"  # the installed console script
+    run = subprocess.run([str(thetapath), "pack", "validate", str(folder)],
+                         capture_output=True, env=env, check=False)
+    out = run.stdout.decode("utf-8")
+    assert run.returncode == 1, run.stderr.decode(errors="replace")[-500:]
+    assert "\\xff\\xfe.svg: error: has a name that is not valid UTF-8" in out
+    assert "Traceback" not in run.stderr.decode(errors="replace")
