@@ -8,9 +8,20 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from adaptive.pathing import CompetencyGraph
 from app.authz import Principal
 from app.db import utcnow
-from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow, Response, User
+from app.models import (
+    AbilityRecord,
+    Attempt,
+    AttemptStatus,
+    LessonVisit,
+    ModuleRow,
+    PackVersion,
+    Response,
+    User,
+)
+from app.packstore import content_of
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class CompetencyLine:
     mastery: str | None
     history: int
     when: datetime
+    title: str = ""
 
 
 def competency_lines(session: Session, who: Principal) -> list[CompetencyLine]:
@@ -75,11 +87,21 @@ def competency_lines(session: Session, who: Principal) -> list[CompetencyLine]:
     for record in records:
         latest[record.competency] = record
         counts[record.competency] = counts.get(record.competency, 0) + 1
+    # titles, in the order of the path (prerequisites first), from the pack version of each estimate
+    place: dict[str, tuple[int, int, str]] = {}
+    for competency, record in latest.items():
+        version = session.get(PackVersion, record.pack_version_id)
+        assert version is not None  # the foreign key guarantees it
+        pack = content_of(session, version)
+        order = CompetencyGraph.from_pairs((c.id, c.prerequisites) for c in pack.competencies).order
+        title = next((c.title for c in pack.competencies if c.id == competency), competency)
+        place[competency] = (version.id, order.index(competency) if competency in order else len(order),
+                             title)
     lines = []
-    for competency, record in sorted(latest.items()):
+    for competency, record in sorted(latest.items(), key=lambda kv: place[kv[0]][:2]):
         view = result_view(record.theta, record.se, 0.0, record.mastery, 0)
         lines.append(CompetencyLine(competency, view.score, view.low, view.high, record.mastery,
-                                    counts[competency], record.created_at))
+                                    counts[competency], record.created_at, place[competency][2]))
     return lines
 
 

@@ -200,3 +200,23 @@ def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(
     assert "nothing resets" in page and "assessment in progress" in page  # the attempt waits
     client.post("/goal", data={"goal": ""})
     assert "questions answered" in client.get("/").data.decode()
+
+
+def test_the_home_page_names_competencies_by_title_in_path_order(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    assert isinstance(pack, ContentPack)
+    sign_in(client, "flow-learner@example.org")
+    rows = {m.key: m for m in db_session.scalars(select(ModuleRow).where(
+        ModuleRow.pack_version_id == world["version"].id))}  # type: ignore[attr-defined]
+    # evidence for a later competency first, then for the first one
+    for module in (pack.modules[-1], pack.modules[0]):
+        take(client, db_session, started(client, f"/assess/modules/{rows[module.id].id}/testout"), pack,
+             right=True)
+    page = client.get("/").data.decode()
+    table = page[page.index("Where you stand"):]
+    titles = [pack.competency(m.competencies[0]).title for m in (pack.modules[0], pack.modules[-1])]
+    assert titles[0] in table and titles[1] in table
+    assert table.index(titles[0]) < table.index(titles[1])  # prerequisites first, not by date or id
+    assert f"<td>{pack.modules[0].competencies[0]}</td>" not in table  # no raw ids
