@@ -49,10 +49,16 @@ ALLOWED_ATTRIBUTES: dict[str, frozenset[str]] = {
     "img": frozenset({"src", "alt", "title", "width", "height"}),
     "ol": frozenset({"start"}),
     "span": frozenset({"class"}),
-    "td": frozenset({"style", "colspan", "rowspan"}),
-    "th": frozenset({"style", "colspan", "rowspan", "scope"}),
+    "td": frozenset({"class", "colspan", "rowspan"}),
+    "th": frozenset({"class", "colspan", "rowspan", "scope"}),
 }
-"""Attributes that survive sanitising, per tag (``style`` only with ``text-align``)."""
+"""Attributes that survive sanitising, per tag (a cell's ``class`` only as an alignment class)."""
+
+ALIGN_CLASSES = frozenset({"align-left", "align-center", "align-right"})
+"""A table column's alignment, as a class: the pages' CSP allows no inline styles."""
+
+_CELLS = ("td", "th")
+_ALIGN = re.compile(r'<(td|th)([^>]*?) style="text-align:\s*(left|center|right);?"')
 
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 """Schemes allowed in links; images must be files inside the pack."""
@@ -63,13 +69,15 @@ _SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
 
 def render_markdown(text: str) -> str:
     """Render Markdown to HTML that is safe to insert into a page."""
-    html = _MD.render(text)
+    html = _ALIGN.sub(r'<\1\2 class="align-\3"', _MD.render(text))
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
-        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        # a cell's classes are filtered by value instead (nh3 wants "class" out of its attributes)
+        attributes={tag: set(attrs) - ({"class"} if tag in _CELLS else set())
+                    for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        allowed_classes={tag: set(ALIGN_CLASSES) for tag in _CELLS},
         url_schemes=set(URL_SCHEMES),
-        filter_style_properties={"text-align"},
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
