@@ -18,6 +18,7 @@ from adaptive.pathing import (
     LearnerModel,
     ModuleSpec,
     PathInputs,
+    PlacementSettings,
     Recommendation,
     ReviewSettings,
     TestOutSettings,
@@ -29,6 +30,9 @@ from app.db import utcnow
 from app.models import AbilityRecord, PackVersion, PathDecisionRecord
 from app.packstore import content_of
 from content import ContentPack
+
+PLACEMENT = PlacementSettings()
+"""Placement: 2 to 4 questions per competency, content balanced; it sets starting points."""
 
 REVIEW = ReviewSettings()
 """Spaced review: the SE inflates towards 1 logit with a 30-day half-life (see adaptive.pathing)."""

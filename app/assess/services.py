@@ -45,7 +45,7 @@ from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, markdown, module_bank, pack_bank
-from app.paths import REVIEW, TESTOUT, learner_model
+from app.paths import PLACEMENT, REVIEW, TESTOUT, learner_model
 from content import ContentPack, InvalidAnswer, Item, score
 from content.policy import assessment_policy
 from content.presentation import option_order
@@ -511,7 +511,7 @@ def start_placement(session: Session, who: Principal, version_id: int) -> int:
     if not decision.allowed:
         raise _refuse(decision, "placement test")
     cuts = {c.id: c.assessment.cut for c in pack.competencies}
-    settings = PlacementSettings()
+    settings = PLACEMENT
     policy = placement_policy(cuts, settings)
     bank, _ = pack_bank(session, version)
     seed = secrets.randbits(31)

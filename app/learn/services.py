@@ -13,9 +13,10 @@ from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
-from app.packstore import content_of, lesson_html, markdown
-from app.paths import path_view
+from app.packstore import content_of, lesson_html, markdown, module_bank
+from app.paths import PLACEMENT, TESTOUT, path_view
 from content import Asset
+from content.policy import assessment_policy
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class PackCard:
     recommended_reason: str | None = None
     placement: str = "offer"  # "offer", "resume" or "done"
     placement_attempt: int | None = None
+    placement_items: tuple[int, int] = (0, 0)  # fewest and most questions the placement test asks
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,9 @@ class ModulePage:
     retake_allowed: bool = True
     retake_note: str | None = None
     policy: tuple[str, ...] = ()  # the evidence, feedback and retake rules, in plain words
-    min_items: int = 8
+    min_items: int = 10
     testout_max_items: int = 20
+    assessment_items: tuple[int, int] = (10, 20)  # fewest and most questions of the assessment
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,12 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
             Attempt.kind == "placement").order_by(Attempt.id.desc()).limit(1)).first()
         state = ("offer" if placement is None and not path.has_evidence else
                  "resume" if placement is not None and placement[1] is AttemptStatus.ACTIVE else "done")
+        n = len(content_of(session, version).competencies)
         cards.append(PackCard(version.title, version.version, markdown(version.description),
                               tuple(modules), version.id, best.title if best else None,
                               path.recommended.reason if path.recommended else None, state,
-                              placement[0] if placement is not None else None))
+                              placement[0] if placement is not None else None,
+                              (n * PLACEMENT.min_per_competency, n * PLACEMENT.items_per_competency)))
     return cards
 
 
@@ -180,13 +185,18 @@ def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
         feedback,
         pack.retakes.describe(),
     )
+    bank, _ = module_bank(session, row.pack_version, row.key)
+    settings = assessment_policy(pack.competency(module.competencies[0]).assessment,
+                                 int((~bank.pilot).sum()) or len(bank), rules)
     return ModulePage(row.id, row.title, row.summary, module.outcomes, lessons, active, result,
                       last.id if last else None, row.pack_version.title,
                       mastered=rec is None, warnings=rec.warnings if rec else (),
                       retake_allowed=retry.allowed,
                       retake_note=None if retry.allowed else
                       f"You can start a new attempt from {_when(retry.next_allowed_at)} "
-                      f"({retry.reason}).", policy=policy, min_items=rules.min_items)
+                      f"({retry.reason}).", policy=policy, min_items=rules.min_items,
+                      testout_max_items=TESTOUT.max_items,
+                      assessment_items=(settings.min_items, settings.max_items))
 
 
 def lesson_page(session: Session, who: Principal, module_id: int, position: int, *,

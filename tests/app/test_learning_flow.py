@@ -146,7 +146,7 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
     sign_in(client, "flow-learner@example.org")
     catalogue = client.get("/learn/").data.decode()
     assert "Data literacy" in catalogue and module.title in catalogue
-    page = client.get(f"/learn/modules/{module.id}").data.decode()
+    module_page = page = client.get(f"/learn/modules/{module.id}").data.decode()
     assert "Start the assessment" in page
     lesson = client.get(f"/learn/modules/{module.id}/lessons/0")
     assert lesson.status_code == 200
@@ -203,6 +203,11 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
             break
     else:
         pytest.fail("the attempt never stopped")
+    # the module page's promise of the assessment's length is kept (trial questions come on top)
+    low, high = (int(x) for x in re.findall(r"It takes (\d+) to (\d+) questions", module_page)[0])
+    scored = db_session.scalar(select(func.count()).select_from(Response).where(
+        Response.attempt_id == attempt_id, Response.pilot.is_(False)))
+    assert scored is not None and low <= scored <= high
     assert len(set(seen)) == len(seen)  # never the same item twice
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     assert "Your result" in result and "on a 0–100 scale" in result and "<svg" in result

@@ -151,12 +151,13 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
     sign_in(client, "flow-learner@example.org")
     catalogue = client.get("/learn/").data.decode()
     assert "Take the placement test" in catalogue
+    n = len(pack.competencies)
+    assert f"({2 * n} to {4 * n} questions, a few per competency)" in catalogue  # the promise...
     attempt_id = started(client, f"/assess/packs/{version.id}/placement")  # type: ignore[attr-defined]
     assert "Resume your placement test" in client.get("/learn/").data.decode()
     attempt = take(client, db_session, attempt_id, pack, right=True)
     assert attempt.kind == "placement" and attempt.module_id is None
-    n = len(pack.competencies)
-    assert 2 * n <= len(attempt.responses) <= 4 * n
+    assert 2 * n <= len(attempt.responses) <= 4 * n  # ...is kept
     # the items were balanced over the competencies
     by_competency = {c.id: 0 for c in pack.competencies}
     items = {i.id: i for i in pack.items}
