@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import click
 import numpy as np
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import ScriptInfo, with_appcontext
 
 from adaptive import (
     AdaptiveError,
@@ -86,8 +86,18 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             context_settings={"help_option_names": ["-h", "--help"]})
+class _Cli(click.Group):
+    """The command group: the web app is built only by a command that needs it (``with_appcontext``),
+    never for ``--help`` or ``--version`` or the engine commands, which write no file either."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        extra.setdefault("obj", ScriptInfo(create_app=_create_app))
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="thetapath", prog_name="thetapath")
 def main() -> None:
     """Thetapath: adaptive, self-paced learning for micro-credentials."""
 

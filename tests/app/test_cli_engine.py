@@ -349,3 +349,27 @@ def test_pack_import_into_an_institution_and_export_by_id(tmp_path: Path) -> Non
     unknown = runner.invoke(main, ["pack", "export", "nope@1.0.0", str(tmp_path / "x"),
                                    "--institution", "uni"], env=env)
     assert unknown.exit_code == 2 and "no such pack version" in unknown.stderr
+
+
+def test_help_version_and_engine_commands_never_build_the_web_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Building the app creates instance/secret_key on a fresh clone; these commands need no app."""
+    import app as app_package
+
+    built: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        built.append(args)
+        msg = "the web app was built"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(app_package, "create_app", refuse)
+    for args in (["--help"], ["--version"], ["calibrate", "--help"], ["pack", "--help"],
+                 ["simulate", "--synthetic-bank", "30", "--examinees", "5", "--seed", "1"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0 and not built, (args, result.output, result.exception)
+    assert "thetapath, version" in CliRunner().invoke(main, ["--version"]).output
+    # a command that needs the app still builds it
+    CliRunner().invoke(main, ["db", "upgrade"])
+    assert built
