@@ -140,6 +140,9 @@ def test_where_you_stand_and_a_review_coming_due(
     assert record is not None and record.source == "review" and record.mastery == "mastered"
     page = client.get(url).data.decode()
     assert "Reviews due" not in page and page.count("<tr><td>") >= 2  # history: test-out, review
+    # each history is folded away, so the page stays short
+    assert '<details class="history"><summary>History (2 estimates)</summary>' in page
+    assert page.count("<table class=\"history\">") == page.count('<details class="history">')
 
 
 def test_placement_sets_a_starting_point_and_skips_what_is_known(
