@@ -13,11 +13,12 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import url_for
 from scipy.stats import norm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +45,7 @@ from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
-from app.packstore import content_of, markdown, module_bank, pack_bank
+from app.packstore import content_of, lesson_html, markdown, module_bank, pack_bank
 from app.paths import PLACEMENT, REVIEW, TESTOUT, learner_model
 from content import ContentPack, InvalidAnswer, Item, score
 from content.policy import assessment_policy
@@ -257,7 +258,17 @@ def option_codes(salt: str, item: Item) -> OptionCodes:
     return OptionCodes(out, {(role, code): real for (role, real), code in out.items()})
 
 
-def _item_view(attempt: Attempt, item: Item, number: int) -> ItemView:
+Render = Callable[[str], str]
+
+
+def _renderer(ctx: _Context, item: Item) -> Render:
+    """Markdown of one item as HTML, its images pointed at the pack version's served assets
+    (relative to the item file, as in a lesson)."""
+    prefix = f"{url_for('learn.catalogue')}assets/{ctx.version.id}/"
+    return lambda text: lesson_html(ctx.pack, item.file, markdown(text), prefix)
+
+
+def _item_view(attempt: Attempt, item: Item, number: int, md: Render) -> ItemView:
     order = option_order(item, attempt.seed)
     codes = option_codes(attempt_salt(attempt), item)
     text = {("o", c.id): c.text for c in item.options}
@@ -265,10 +276,10 @@ def _item_view(attempt: Attempt, item: Item, number: int) -> ItemView:
     text.update({("t", c.id): c.text for c in item.targets})
 
     def opts(role: str, ids: Sequence[str]) -> tuple[Option, ...]:
-        return tuple(Option(codes.out[(role, i)], markdown(text[(role, i)])) for i in ids)
+        return tuple(Option(codes.out[(role, i)], md(text[(role, i)])) for i in ids)
 
     return ItemView(attempt_id=attempt.id, number=number, token=attempt.pending_token or "",
-                    type=item.type, stem_html=markdown(item.stem), options=opts("o", order.options),
+                    type=item.type, stem_html=md(item.stem), options=opts("o", order.options),
                     sources=opts("s", order.sources), targets=opts("t", order.targets))
 
 
@@ -280,10 +291,10 @@ def _verdict(points: int, top: int, pilot: bool) -> str:
     return "partly right" if points > 0 else "not right"
 
 
-def _chosen_html(item: Item, answer: Any) -> str:
+def _chosen_html(item: Item, answer: Any, md: Render) -> str:
     """What the learner answered, in words (never the key)."""
     def text(choices: Sequence[Any], ident: str) -> str:
-        html = next((markdown(c.text) for c in choices if c.id == ident), "").strip()
+        html = next((md(c.text) for c in choices if c.id == ident), "").strip()
         # one paragraph reads inline, inside a list item or beside an arrow
         if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
             return html[3:-4]
@@ -298,37 +309,37 @@ def _chosen_html(item: Item, answer: Any) -> str:
     if item.type == "matching":
         return "<ul>" + "".join(f"<li>{text(item.sources, s)} → {text(item.targets, t)}</li>"
                                 for s, t in answer.items()) + "</ul>"
-    return markdown(f"`{answer}`") if str(answer).strip() else ""
+    return md(f"`{answer}`") if str(answer).strip() else ""
 
 
-def _right_html(item: Item) -> str:
+def _right_html(item: Item, md: Render) -> str:
     """The right answer, in words: shown only once an attempt is over (or in formative practice)."""
     key = item.key
     if item.type == "single_choice":
-        return _chosen_html(item, key)
+        return _chosen_html(item, key, md)
     if item.type in ("multiple_choice", "ordering") and isinstance(key, tuple):
-        return _chosen_html(item, list(key))
+        return _chosen_html(item, list(key), md)
     if item.type == "matching" and isinstance(key, tuple):
-        return _chosen_html(item, dict(key))  # type: ignore[arg-type]
+        return _chosen_html(item, dict(key), md)  # type: ignore[arg-type]
     if item.type == "numeric":
-        return markdown(f"{key:g}" if isinstance(key, float) else str(key))
+        return md(f"{key:g}" if isinstance(key, float) else str(key))
     if item.type == "short_text" and item.accepted:
-        return markdown(item.accepted[0])
+        return md(item.accepted[0])
     return ""
 
 
-def _explanation_html(item: Item, answer: Any, points: int) -> str:
+def _explanation_html(item: Item, answer: Any, points: int, md: Render) -> str:
     parts = [item.feedback.correct if points >= item.max_score else item.feedback.incorrect]
     chosen = {answer} if isinstance(answer, str) else set(answer) if isinstance(answer, list) else set()
     parts += [text for option_id, text in item.feedback.options if option_id in chosen]
-    return "".join(markdown(p) for p in parts if p)
+    return "".join(md(p) for p in parts if p)
 
 
-def _feedback(item: Item, answer: Any, points: int, pilot: bool, reveal: bool) -> FeedbackView:
+def _feedback(item: Item, answer: Any, points: int, pilot: bool, reveal: bool, md: Render) -> FeedbackView:
     if not reveal:
-        return FeedbackView("recorded", 0, item.max_score, "", _chosen_html(item, answer))
+        return FeedbackView("recorded", 0, item.max_score, "", _chosen_html(item, answer, md))
     return FeedbackView(_verdict(points, item.max_score, pilot), points, item.max_score,
-                        _explanation_html(item, answer, points), _chosen_html(item, answer))
+                        _explanation_html(item, answer, points, md), _chosen_html(item, answer, md))
 
 
 def result_view(theta: float, se: float, cut: float, mastery: str | None, answered: int, *,
@@ -597,7 +608,8 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
         return replace(base, result=_result(session, who, attempt, ctx),
                        review=_review(attempt, ctx))
     assert state.pending is not None
-    return replace(base, item=_item_view(attempt, ctx.items[state.pending], len(state.items) + 1))
+    item = ctx.items[state.pending]
+    return replace(base, item=_item_view(attempt, item, len(state.items) + 1, _renderer(ctx, item)))
 
 
 def _result(session: Session, who: Principal, attempt: Attempt, ctx: _Context) -> ResultView:
@@ -626,9 +638,10 @@ def _review(attempt: Attempt, ctx: _Context) -> tuple[ReviewItem, ...]:
         item = ctx.items.get(r.item)
         if item is None:
             continue
-        out.append(ReviewItem(r.position + 1, markdown(item.stem), _chosen_html(item, r.answer),
-                              _right_html(item), _verdict(r.score, r.max_score, r.pilot),
-                              _explanation_html(item, r.answer, r.score)))
+        md = _renderer(ctx, item)
+        out.append(ReviewItem(r.position + 1, md(item.stem), _chosen_html(item, r.answer, md),
+                              _right_html(item, md), _verdict(r.score, r.max_score, r.pilot),
+                              _explanation_html(item, r.answer, r.score, md)))
     return tuple(out)
 
 
@@ -757,4 +770,5 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
         msg = "That answer was already recorded; here is where you are now."
         raise AlreadyAnswered(msg) from None
     reveal = shows_answers(ctx.pack, attempt.kind, ctx.module.key if ctx.module else None)
-    return replace(view(session, who, attempt.id), feedback=_feedback(item, answer, points, pilot, reveal))
+    return replace(view(session, who, attempt.id),
+                   feedback=_feedback(item, answer, points, pilot, reveal, _renderer(ctx, item)))

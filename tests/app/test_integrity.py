@@ -210,3 +210,39 @@ def test_practice_modules_show_right_answers_at_once_and_credit_bearing_ones_do_
             assert "Your answer is right" in body or "does not count" in body
         else:
             assert "Your answer is recorded" in body and "Your answer is right" not in body
+
+
+def test_images_in_questions_point_at_the_served_assets(
+    client: FlaskClient, db_session: Session, tmp_path: Path
+) -> None:
+    """A stem and an option may show a pack image (relative to the item file, as in a lesson)."""
+    pictured = tmp_path / "pictured"
+    shutil.copytree(DEMO, pictured)
+    items = pictured / "items" / "data-sets.yaml"
+    text = items.read_text(encoding="utf-8")
+    first_stem = text.index("    stem: |\n") + len("    stem: |\n")
+    picture = "      ![Bars of commuting modes](../images/commute-bars.svg)\n\n"
+    text = text[:first_stem] + picture + text[first_stem:]
+    items.write_text(text, encoding="utf-8")
+    (pictured / "pack.yaml").write_text((pictured / "pack.yaml").read_text(encoding="utf-8").replace(
+        "version: 1.0.0", "version: 1.0.1", 1), encoding="utf-8")
+    inst = factories.institution(db_session)
+    factories.user(db_session, inst, Role.LEARNER, email="pictures@example.org")
+    version = import_pack(db_session, inst, pictured, None).version
+    pack = content_of(db_session, version)
+    first = next(i for i in pack.items if i.file == "items/data-sets.yaml")
+    assert "commute-bars.svg" in first.stem
+    module = db_session.scalar(select(ModuleRow).where(ModuleRow.pack_version_id == version.id,
+                                                       ModuleRow.key == "data-sets"))
+    assert module is not None
+    sign_in(client, "pictures@example.org")
+    attempt_id = started(client, f"/assess/modules/{module.id}/attempts")
+    attempt = db_session.get(Attempt, attempt_id)
+    assert attempt is not None
+    attempt.state = {**attempt.state, "pending": first.id}  # put the pictured item on screen
+    db_session.commit()
+    page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    src = re.search(r'<img[^>]+src="([^"]+commute-bars\.svg)"', page)
+    assert src is not None and src.group(1) == f"/learn/assets/{version.id}/images/commute-bars.svg"
+    image = client.get(src.group(1))
+    assert image.status_code == 200 and image.mimetype == "image/svg+xml"
