@@ -28,7 +28,7 @@ allows (:func:`recent_exclusions`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,6 +121,14 @@ class CreditDecision:
         """Plain JSON (stored with the attempt)."""
         return {"mastery": self.mastery, "credited": self.credited, "flagged": self.flagged,
                 "fit": self.fit, "n_items": self.n_items, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CreditDecision:
+        """Rebuild from :meth:`to_json`."""
+        fit = data.get("fit")
+        return cls(str(data["mastery"]), bool(data["credited"]), bool(data["flagged"]),
+                   None if fit is None else float(fit), int(data.get("n_items", 0)),
+                   tuple(str(r) for r in data.get("reasons", ())))
 
 
 def credit_decision(

@@ -471,13 +471,21 @@ def retake(session: Session, who: Principal, module: ModuleRow) -> RetakeDecisio
     return retake_allowed(_history(session, who, module_id=module.id), utcnow().timestamp(), policy)
 
 
-def _when(timestamp: float) -> str:
+def when(timestamp: float) -> str:
+    """A moment as learners read it (UTC)."""
     return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def retake_note(decision: RetakeDecision) -> str | None:
+    """From when a new attempt may start, and why; None when one may start now."""
+    if decision.allowed:
+        return None
+    return f"You can start a new attempt from {when(decision.next_allowed_at)} ({decision.reason})."
 
 
 def _refuse(decision: RetakeDecision, what: str) -> TooSoon:
     return TooSoon(f"Not yet: {decision.reason}. You can start a new {what} from "
-                   f"{_when(decision.next_allowed_at)}.")
+                   f"{when(decision.next_allowed_at)}.")
 
 
 def _recently_seen(session: Session, who: Principal, version_id: int, bank: ItemBank,
@@ -501,7 +509,7 @@ def _recently_seen(session: Session, who: Principal, version_id: int, bank: Item
         latest = max(t for t, _ in per.values())
         msg = ("You have already answered most of this module's questions in your latest attempt, "
                "so a new attempt could not be fair yet. Study the lessons meanwhile; a new attempt "
-               f"can start from {_when(latest + policy.exclude_days * 86_400.0)}, or ask your "
+               f"can start from {when(latest + policy.exclude_days * 86_400.0)}, or ask your "
                "instructor to add questions.")
         raise TooSoon(msg)
     return out[0]
@@ -614,18 +622,10 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
 
 def _result(session: Session, who: Principal, attempt: Attempt, ctx: _Context) -> ResultView:
     state = CatState.from_json(attempt.state)
-    credit = None
-    if attempt.credit:
-        credit = CreditDecision(
-            str(attempt.credit.get("mastery")), bool(attempt.credit.get("credited")),
-            bool(attempt.credit.get("flagged")), attempt.credit.get("fit"),
-            int(attempt.credit.get("n_items", 0)), tuple(attempt.credit.get("reasons", ())))
+    credit = CreditDecision.from_json(attempt.credit) if attempt.credit else None
     next_try = None
     if not (credit and credit.credited) and ctx.module is not None:
-        decision = retake(session, who, ctx.module)
-        if not decision.allowed:
-            next_try = (f"You can start a new attempt from {_when(decision.next_allowed_at)} "
-                        f"({decision.reason}).")
+        next_try = retake_note(retake(session, who, ctx.module))
     return result_view(attempt.theta or 0.0, attempt.se or 1.0, ctx.cut, attempt.mastery,
                        state.n_scored, pilot=len(state.items) - state.n_scored, credit=credit,
                        next_try=next_try)

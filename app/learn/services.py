@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.assess.services import ResultView, result_view, retake
+from app.assess.services import ResultView, result_view, retake, retake_note
 from app.authz import Principal, scoped
 from app.db import utcnow
 from app.errors import NotFound
@@ -95,10 +94,6 @@ class LessonPage:
     html: str
     previous: int | None
     next: int | None
-
-
-def _when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y, %H:%M UTC")
 
 
 def _latest_versions(session: Session, who: Principal) -> list[PackVersion]:
@@ -192,9 +187,7 @@ def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
                       last.id if last else None, row.pack_version.title,
                       mastered=rec is None, warnings=rec.warnings if rec else (),
                       retake_allowed=retry.allowed,
-                      retake_note=None if retry.allowed else
-                      f"You can start a new attempt from {_when(retry.next_allowed_at)} "
-                      f"({retry.reason}).", policy=policy, min_items=rules.min_items,
+                      retake_note=retake_note(retry), policy=policy, min_items=rules.min_items,
                       testout_max_items=TESTOUT.max_items,
                       assessment_items=(settings.min_items, settings.max_items))
 

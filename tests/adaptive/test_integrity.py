@@ -8,6 +8,7 @@ import pytest
 from adaptive import ItemBank, ItemParameters, run
 from adaptive.errors import AdaptiveError
 from adaptive.integrity import (
+    CreditDecision,
     EvidenceRules,
     PastAttempt,
     RetakePolicy,
@@ -99,6 +100,7 @@ def test_mastery_is_credited_only_with_enough_items_precision_and_fit() -> None:
     est = run_estimate(bank, hard_first, reversed_pattern)
     flagged = credit_decision(bank, hard_first, reversed_pattern, est, "mastered", rules, cut=-3.0)
     assert flagged.flagged and not flagged.credited and flagged.fit is not None and flagged.fit < -1.645
+    assert CreditDecision.from_json(flagged.to_json()) == flagged  # as stored with an attempt
     assert any("does not fit" in r for r in flagged.reasons)
     # a failed attempt is never credited, but its flag is still reported
     assert credit_decision(bank, hard_first, reversed_pattern, est, "not_mastered", rules,
