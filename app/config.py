@@ -36,12 +36,29 @@ DEFAULTS: dict[str, Any] = {
     "PREFERRED_URL_SCHEME": "https",
     # moves the app's clock forward, for tests and demos of spaced review; 0 in real use
     "CLOCK_OFFSET_SECONDS": 0,
+    # outgoing mail (sign-up confirmation, password reset, e-mail change). No SMTP_HOST: each message
+    # is written to the app log instead, which suits the demo and a single developer machine.
+    "SMTP_HOST": None,
+    "SMTP_PORT": None,  # None: 465 with SMTP_SSL, else 587 with SMTP_STARTTLS, else 25
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": True,  # upgrade a plain connection with STARTTLS (refused if the server cannot)
+    "SMTP_SSL": False,  # implicit TLS from the first byte (port 465); wins over STARTTLS
+    "SMTP_TIMEOUT": 10,
+    "MAIL_FROM": "Thetapath <no-reply@localhost>",
+    # the public address links in e-mails start with, e.g. https://learn.example.edu; None: the
+    # address of the request (then the web server must only pass on the site's own Host header)
+    "BASE_URL": None,
+    # how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none); sign-in
+    # throttling counts the client address, which behind a proxy only this makes the real one
+    "PROXY_COUNT": 0,
 }
 
 _ENV_PREFIX = "THETAPATH_"
 _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE",
-            "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY"}
-_INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS"}
+            "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY",
+            "SMTP_STARTTLS", "SMTP_SSL"}
+_INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT"}
 
 
 class ConfigError(RuntimeError):
@@ -97,5 +114,14 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None,
     if config["SECRET_KEY"] == DEV_SECRET and not (config["DEBUG"] or config["TESTING"]):
         msg = ("SECRET_KEY is the development default; set THETAPATH_SECRET_KEY to a long random "
                "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        raise ConfigError(msg)
+    if config["BASE_URL"]:
+        base = str(config["BASE_URL"]).rstrip("/")
+        if not base.startswith(("https://", "http://")):
+            msg = f"BASE_URL={base!r}: give the site's public address, e.g. https://learn.example.edu"
+            raise ConfigError(msg)
+        config["BASE_URL"] = base
+    if int(config["PROXY_COUNT"]) < 0:
+        msg = f"PROXY_COUNT={config['PROXY_COUNT']!r}: use 0 (no proxy) or the number of proxies"
         raise ConfigError(msg)
     return config
