@@ -900,9 +900,10 @@ class Recommendation:
     unlocks : tuple of str
         Competencies not yet mastered that build directly on the module's.
     reason : str
-        One sentence for the learner.
+        Why, for the learner, in a tutor's words (one or two sentences).
     warnings : tuple of str
-        Shown if the learner chooses this module (its prerequisites are not all mastered).
+        At most one calm note, shown if the learner opens this module before its prerequisites are
+        mastered (the field keeps its name so stored decisions still read).
     """
 
     module: str
@@ -956,20 +957,19 @@ def _assess(inputs: PathInputs, module: ModuleSpec, mastered: Callable[[str], bo
     name = inputs.name
     what = _words([name(c) for c in todo])
     verb = "builds" if len(todo) == 1 else "build"
-    opens = f"; mastering it opens the way to {_words([name(d) for d in unlocks])}" if unlocks else ""
+    after = (f" After it, you can go on to {_words([name(d) for d in unlocks])}." if unlocks else "")
     warnings: tuple[str, ...] = ()
     if missing:
-        reason = (f"{what} {verb} on {_words([name(q) for q in missing])}, which you have not "
-                  f"mastered yet{opens}")
-        warnings = tuple(f"You have not mastered {name(q)} yet; {what} {verb} on it."
-                         for q in missing)
+        needed = _words([name(q) for q in missing])
+        reason = f"{what} {verb} on {needed}, which you have not mastered yet; it will be easier after that."
+        warnings = (f"{what} {verb} on {needed}, which you have not mastered yet. You can study it "
+                    f"now all the same; if it feels hard, come back to it after {needed}.",)
     elif have:
         pron = "it" if len(have) == 1 else "them"
-        reason = (f"recommended because you have mastered {_words([name(q) for q in have])}; "
-                  f"{what} {verb} on {pron}{opens}")
+        reason = f"You have mastered {_words([name(q) for q in have])}, and {what} {verb} on {pron}.{after}"
     else:
-        needs = "has" if len(todo) == 1 else "have"
-        reason = f"recommended because {what} {needs} no prerequisites: a place to start{opens}"
+        needs = "needs" if len(todo) == 1 else "need"
+        reason = f"A good place to start: {what} {needs} nothing you have not met already.{after}"
     return Recommendation(module.id, 0, score, not missing, todo, have, missing, unlocks, reason, warnings)
 
 

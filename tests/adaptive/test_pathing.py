@@ -148,8 +148,9 @@ def test_a_new_learner_starts_where_the_graph_starts_with_a_reason() -> None:
     top = recs[0]
     # gain = (1 - p)(1 + |D|) with p = Phi(0) = 0.5: a leads to 3 competencies, e to none
     assert top.score == pytest.approx(0.5 * 4) and recs[1].score == pytest.approx(0.5 * 1)
-    assert top.ready and top.reason.startswith("recommended because A has no prerequisites")
-    assert "opens the way to B and C" in top.reason
+    assert top.ready and top.reason == (
+        "A good place to start: A needs nothing you have not met already. "
+        "After it, you can go on to B and C.")
     not_ready = {r.module: r for r in recs if not r.ready}
     assert set(not_ready) == {"m-b", "m-c", "m-d"}
     assert [r.rank for r in recs] == [1, 2, 3, 4, 5]
@@ -162,13 +163,15 @@ def test_reason_names_mastered_prerequisites_and_unmet_ones_warn_but_stay_choosa
     assert set(recs) == {"m-d", "m-e"}  # mastered modules are skipped
     d = recs["m-d"]
     assert d.ready and d.warnings == ()
-    assert d.reason == "recommended because you have mastered B and C; D builds on them"
+    assert d.reason == "You have mastered B and C, and D builds on them."
     assert d.mastered_prerequisites == ("b", "c")
     # b mastered but not c: d is not ready; it is listed, after the ready ones, with a warning
     recs2 = recommend(inputs(mastered("a", "b")))
     d2 = next(r for r in recs2 if r.module == "m-d")
     assert not d2.ready and d2.missing_prerequisites == ("c",)
-    assert d2.warnings == ("You have not mastered C yet; D builds on it.",)
+    assert d2.reason == "D builds on C, which you have not mastered yet; it will be easier after that."
+    assert d2.warnings == ("D builds on C, which you have not mastered yet. You can study it now all "
+                           "the same; if it feels hard, come back to it after C.",)
     assert recs2[0].module == "m-c" and recs2[-1].module == "m-d"
 
 
