@@ -6,6 +6,7 @@ Settings (``THETAPATH_`` + key, see ``app.config``): ``SMTP_HOST``, ``SMTP_PORT`
 WARNING instead, so the demo shows its links in the terminal; nothing is lost silently.
 
 Mail goes out while the request waits, so a failure can be told to the user (``MailError``, 503).
+Links in mail come from ``external_url``: the configured ``BASE_URL``, or else the request's address.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
 
-from flask import current_app
+from flask import current_app, url_for
 
 from app.errors import ServiceError
 
@@ -27,6 +29,18 @@ class MailError(ServiceError):
     """The mail server could not take the message; the user may try again later."""
 
     status = 503
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to ``endpoint`` for an e-mail.
+
+    With ``BASE_URL`` set it starts with that address, so a forged ``Host`` header cannot redirect a
+    reset link elsewhere; without it, the request's own scheme and host are used.
+    """
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return str(base) + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def _port(config: dict[str, object]) -> int:

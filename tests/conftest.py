@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from app import create_app
 from app.db import make_engine
 from app.migrate import upgrade
+from tests.mailbox import Mailbox, SMTPServer
 
 POSTGRES = os.environ.get("THETAPATH_TEST_DATABASE_URL", "")
 
@@ -74,3 +75,21 @@ def app(connection: Connection, tmp_path: Path) -> Flask:
 def client(app: Flask) -> FlaskClient:
     """A plain browser-like client."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 for the whole run (aiosmtpd in a thread)."""
+    with SMTPServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(app: Flask, smtp_server: SMTPServer) -> Mailbox:
+    """Point the app's mail at the local SMTP server and hand over its (emptied) mailbox.
+
+    Without this fixture the app has no SMTP host and writes mail to its log instead.
+    """
+    app.config.update(smtp_server.config)
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox

@@ -12,16 +12,13 @@ def _strip(value: str | None) -> str | None:
 
 
 class SignupForm(FlaskForm):
-    """Create a learner account in an institution that allows open sign-up."""
+    """Ask for a learner account in an institution that allows open sign-up (the password is chosen
+    on the page the e-mailed link opens)."""
 
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     email = EmailField("E-mail address", filters=[_strip],
                        validators=[DataRequired(), Email(), Length(max=254)])
     institution = SelectField("Institution", coerce=int, validators=[DataRequired()])
-    password = PasswordField("Password", validators=[
-        DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")])
-    confirm = PasswordField("Repeat the password", validators=[
-        DataRequired(), EqualTo("password", message="The two passwords differ.")])
 
 
 class LoginForm(FlaskForm):
@@ -29,3 +26,25 @@ class LoginForm(FlaskForm):
 
     email = EmailField("E-mail address", filters=[_strip], validators=[DataRequired(), Email()])
     password = PasswordField("Password", validators=[DataRequired()])
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password (finishing a sign-up, or from a reset link): the one set of password rules."""
+
+    password = PasswordField("New password", validators=[
+        DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")])
+    confirm = PasswordField("Repeat the new password", validators=[
+        DataRequired(), EqualTo("password", message="The two passwords differ.")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Change the password while signed in: the current one first."""
+
+    current = PasswordField("Current password", validators=[DataRequired()])
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a password reset link."""
+
+    email = EmailField("E-mail address", filters=[_strip],
+                       validators=[DataRequired(), Email(), Length(max=254)])

@@ -1,24 +1,73 @@
-"""Account services: one action, one commit."""
+"""Account services: one action, one commit.
+
+Sign-up, sign-in, password change and reset. Links sent by e-mail carry signed tokens
+(``app.accounts.tokens``); sign-in and the mail-sending forms are rate-limited in the database
+(``app.accounts.throttle``) before any password is hashed or any mail is sent.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.accounts import throttle, tokens
+from app.accounts.throttle import Limit, Throttled
+from app.errors import ServiceError
+from app.mail import MailError, external_url, send_mail
 from app.models import Institution, LoginSession, Membership, Role, User
+
+log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 # verifying against this keeps the time of a wrong e-mail equal to a wrong password
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
+# how long the links in e-mails work
+SIGNUP_MAX_AGE = int(timedelta(days=2).total_seconds())
+RESET_MAX_AGE = int(timedelta(hours=1).total_seconds())
+# a browser that signed in to an account is recognised for this long (see ``sign_in``)
+DEVICE_COOKIE = "thetapath_device"
+DEVICE_MAX_AGE = int(timedelta(days=180).total_seconds())
 
-class AccountError(ValueError):
+# Failed sign-ins. Per client address: one machine guessing many accounts. Per account: many machines
+# guessing one. A browser that once signed in to the account (its device cookie) is exempt from both
+# and counted on its own, so an attacker who fills the account's limit cannot lock its owner out;
+# a password reset always works and clears the account's count.
+SIGNIN_ADDRESS = Limit("signin-address", 30, timedelta(minutes=15))
+SIGNIN_ACCOUNT = Limit("signin-account", 10, timedelta(minutes=15))
+SIGNIN_DEVICE = Limit("signin-device", 10, timedelta(minutes=15))
+# mail asked for (sign-up and reset links): per asking address and per recipient, so neither form
+# can flood a mailbox
+MAIL_ADDRESS = Limit("mail-address", 10, timedelta(hours=1))
+MAIL_RECIPIENT = Limit("mail-recipient", 3, timedelta(hours=1))
+
+_WRONG = "That e-mail address and password do not match an account."
+_TOO_MANY_FROM_ADDRESS = ("Too many failed sign-ins from your network. Please try again in {wait}.")
+_TOO_MANY_FOR_ACCOUNT = ("Too many failed sign-ins to this account. Please try again in {wait}, sign in "
+                         "from a browser you have used before, or reset your password.")
+_TOO_MANY_MAILS_FROM = "Too many e-mails were asked for from your network. Please try again in {wait}."
+_TOO_MANY_MAILS_TO = ("Several e-mails were sent to this address in the last hour. Please check your "
+                      "inbox (and spam folder), or try again in {wait}.")
+
+
+class AccountError(ServiceError, ValueError):
     """A user-facing problem with an account action; the message says what to change."""
+
+
+class AccountExists(tokens.TokenInvalid):
+    """A sign-up link that already did its work: the account exists, sign in."""
+
+
+__all__ = ["AccountError", "AccountExists", "MailError", "Throttled"]
 
 
 def normalise_email(email: str) -> str:
@@ -39,38 +88,289 @@ def create_user(session: Session, *, name: str, email: str, password: str,
     if session.scalar(select(User.id).where(User.email == email)) is not None:
         msg = "An account with this e-mail address already exists. Sign in instead."
         raise AccountError(msg)
-    user = User(name=name.strip(), email=email, password_hash=_hasher.hash(password))
+    user = User(name=name.strip(), email=email, password_hash=hash_password(password))
     session.add(user)
     session.add(Membership(user=user, institution=institution, role=role))
     session.flush()
     return user
 
 
-def sign_up(session: Session, *, name: str, email: str, password: str, institution_id: int) -> User:
-    """Create a learner account in an open institution."""
+def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` (the one place passwords are hashed)."""
+    return _hasher.hash(password)
+
+
+def _verify(stored_hash: str | None, password: str) -> bool:
+    """Argon2 verification; a missing account costs the same as a wrong password."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, InvalidHashError, VerificationError):
+        return False
+
+
+def _user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+# ------------------------------------------------------------------------------ recognised browsers
+def device_token(email: str) -> str:
+    """A signed value for the device cookie: this browser signed in to the account ``email``."""
+    return tokens.make_token("device", {"fp": tokens.fingerprint(normalise_email(email)),
+                                        "n": secrets.token_urlsafe(12)})
+
+
+def _device_nonce(device: str | None, email: str) -> str | None:
+    """The device's id when ``device`` is a valid device cookie for ``email``, else None."""
+    if not device:
+        return None
+    try:
+        data = tokens.read_token("device", device, DEVICE_MAX_AGE)
+        tokens.require_fingerprint(data, normalise_email(email))
+    except tokens.TokenError:
+        return None
+    nonce = data.get("n")
+    return nonce if isinstance(nonce, str) and nonce else None
+
+
+def _guarded_verify(session: Session, user: User | None, email: str, password: str, *,
+                    address: str | None, device: str | None) -> bool:
+    """Verify a password only while the limits allow it; record a failure (one commit) if wrong.
+
+    Raises ``Throttled`` before hashing anything when the address or the account is over its limit.
+    A recognised browser (device cookie for this account) is limited on its own instead. Without an
+    ``address`` only the account's limit applies.
+    """
+    email = normalise_email(email)
+    nonce = _device_nonce(device, email)
+    if nonce is not None and throttle.wait_seconds(session, SIGNIN_DEVICE, nonce):
+        nonce = None  # too many failures from this browser: it gets no exemption for now
+    if nonce is None:
+        if address is not None:
+            throttle.check(session, SIGNIN_ADDRESS, address, _TOO_MANY_FROM_ADDRESS)
+        throttle.check(session, SIGNIN_ACCOUNT, email, _TOO_MANY_FOR_ACCOUNT)
+    if _verify(user.password_hash if user else None, password):
+        return True
+    if nonce is not None:
+        throttle.record(session, (SIGNIN_DEVICE, nonce))
+    elif address is not None:
+        throttle.record(session, (SIGNIN_ADDRESS, address), (SIGNIN_ACCOUNT, email))
+    else:
+        throttle.record(session, (SIGNIN_ACCOUNT, email))
+    return False
+
+
+def verify_password(session: Session, user: User, password: str, *, address: str | None = None,
+                    device: str | None = None) -> bool:
+    """Whether ``password`` is ``user``'s, for forms that re-ask it (change e-mail, delete...).
+
+    Counted like a sign-in: raises ``Throttled`` before hashing when too many tries failed, so a
+    borrowed session cannot be used to guess the password. Pass the client ``address`` and the
+    ``DEVICE_COOKIE`` value when there is a request.
+    """
+    return _guarded_verify(session, user, user.email, password, address=address, device=device)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with these credentials, or None; throttled per account like a sign-in.
+
+    Prefer ``sign_in`` (which also counts the client address) or ``verify_password``.
+    """
+    user = _user_by_email(session, email)
+    if not _guarded_verify(session, user, email, password, address=None, device=None):
+        return None
+    return user
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new sign-in: pass ``user`` to ``login_user`` and set ``device`` as the device cookie."""
+
+    user: User
+    device: str
+
+
+def _signed_in(session: Session, user: User) -> SignedIn:
+    """Add a sign-in for ``user`` (the caller commits) and make this browser recognised."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=_digest(token)))
+    user.session_token = token
+    return SignedIn(user=user, device=device_token(user.email))
+
+
+# ------------------------------------------------------------------------------ sign-in
+def sign_in(session: Session, email: str, password: str, *, address: str,
+            device: str | None = None) -> SignedIn:
+    """Check the credentials and start a sign-in (one commit).
+
+    ``address`` is the client's address and ``device`` the device cookie, if any. Raises ``Throttled``
+    (before hashing) when too many sign-ins failed, ``AccountError`` when the credentials are wrong.
+    """
+    user = _user_by_email(session, email)
+    if not _guarded_verify(session, user, email, password, address=address, device=device) \
+            or user is None:
+        raise AccountError(_WRONG)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    signed_in = _signed_in(session, user)
+    session.commit()
+    return signed_in
+
+
+# ------------------------------------------------------------------------------ mail with links
+def _check_mail_budget(session: Session, email: str, address: str) -> None:
+    """Refuse (``Throttled``) when too many mails were asked for; else count this one (one commit)."""
+    throttle.check(session, MAIL_ADDRESS, address, _TOO_MANY_MAILS_FROM)
+    throttle.check(session, MAIL_RECIPIENT, email, _TOO_MANY_MAILS_TO)
+    throttle.record(session, (MAIL_ADDRESS, address), (MAIL_RECIPIENT, email))
+
+
+# ------------------------------------------------------------------------------ sign-up
+def request_sign_up(session: Session, *, name: str, email: str, institution_id: int, address: str) -> None:
+    """Send the e-mail that finishes a sign-up; the answer never says whether the address has an account.
+
+    A new address gets a link (valid ``SIGNUP_MAX_AGE``) to choose a password, which creates the account;
+    an address that has one gets a note that someone tried, with links to sign in or reset the password.
+    Nothing is stored but the mail count. Raises ``AccountError`` for a closed institution,
+    ``Throttled`` when too many mails were asked for, ``MailError`` when mail cannot be sent.
+    """
     institution = session.get(Institution, institution_id)
     if institution is None or not institution.open_signup:
         msg = "That institution does not take sign-ups here. Ask it for an invitation."
         raise AccountError(msg)
-    user = create_user(session, name=name, email=email, password=password,
-                       institution=institution, role=Role.LEARNER)
-    session.commit()
-    return user
+    email = normalise_email(email)
+    _check_mail_budget(session, email, address)
+    if _user_by_email(session, email) is not None:
+        send_mail(email, "Someone tried to create a Thetapath account with your address", (
+            "Someone, perhaps you, tried to create a Thetapath account with this e-mail address.\n\n"
+            "You already have an account, so nothing was changed. To sign in:\n"
+            f"{external_url('accounts.login')}\n\n"
+            "If you have forgotten your password, you can choose a new one here:\n"
+            f"{external_url('accounts.forgot_password')}\n\n"
+            "If it was not you, you can ignore this message.\n"))
+        return
+    token = tokens.make_token("sign-up", {"n": name.strip(), "e": email, "i": institution.id})
+    hours = SIGNUP_MAX_AGE // 3600
+    send_mail(email, "Finish creating your Thetapath account", (
+        f"Hello {name.strip()},\n\n"
+        f"To finish creating your Thetapath account at {institution.name}, open this link and choose "
+        f"a password (it works for {hours} hours):\n"
+        f"{external_url('accounts.confirm_signup', token=token)}\n\n"
+        "If you did not ask for an account, you can ignore this message; nothing was created.\n"))
 
 
-def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The user with these credentials, or None (same work either way)."""
-    user: User | None = session.scalar(select(User).where(User.email == normalise_email(email)))
+@dataclass(frozen=True)
+class PendingSignUp:
+    """What a sign-up link holds: the account it will create."""
+
+    name: str
+    email: str
+    institution: Institution
+
+
+def pending_sign_up(session: Session, token: str) -> PendingSignUp:
+    """The sign-up a link stands for; ``TokenError`` if it expired, was altered or already used."""
+    data = tokens.read_token("sign-up", token, SIGNUP_MAX_AGE)
+    name, email, institution_id = data.get("n"), data.get("e"), data.get("i")
+    if not (isinstance(name, str) and isinstance(email, str) and isinstance(institution_id, int)):
+        msg = "This link is not valid."
+        raise tokens.TokenInvalid(msg)
+    if _user_by_email(session, email) is not None:  # the link did its work once
+        msg = "This link was already used: your account exists. Sign in with your password."
+        raise AccountExists(msg)
+    institution = session.get(Institution, institution_id)
+    if institution is None or not institution.open_signup:
+        msg = "That institution no longer takes sign-ups here. Ask it for an invitation."
+        raise AccountError(msg)
+    return PendingSignUp(name=name, email=email, institution=institution)
+
+
+def confirm_sign_up(session: Session, token: str, password: str) -> SignedIn:
+    """Create the learner account a sign-up link stands for, with ``password``, and sign in (one commit)."""
+    pending = pending_sign_up(session, token)
+    user = create_user(session, name=pending.name, email=pending.email, password=password,
+                       institution=pending.institution, role=Role.LEARNER)
+    signed_in = _signed_in(session, user)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return None
-    if user is None:
-        return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
         session.commit()
+    except IntegrityError:  # the same link, confirmed twice at once
+        session.rollback()
+        msg = "This link was already used: your account exists. Sign in with your password."
+        raise AccountExists(msg) from None
+    return signed_in
+
+
+# ------------------------------------------------------------------------------ passwords
+def change_password(session: Session, user: User, *, current: str, new: str, address: str | None,
+                    device: str | None = None) -> int:
+    """Set a new password after checking the current one; end every OTHER sign-in (one commit).
+
+    Returns how many other sign-ins ended. The current password is checked under the sign-in limits,
+    so a borrowed session cannot be used to guess it.
+    """
+    if not _guarded_verify(session, user, user.email, current, address=address, device=device):
+        msg = "That is not your current password."
+        raise AccountError(msg)
+    user.password_hash = hash_password(new)
+    others = [LoginSession.user_id == user.id]
+    if user.session_token:
+        others.append(LoginSession.token_hash != _digest(user.session_token))
+    ended = len(session.scalars(select(LoginSession.id).where(*others)).all())
+    session.execute(delete(LoginSession).where(*others))
+    session.commit()
+    return ended
+
+
+def request_password_reset(session: Session, email: str, *, address: str) -> None:
+    """Mail a reset link (valid ``RESET_MAX_AGE``, single use) if ``email`` has an account.
+
+    The caller answers the same either way; a failing mail server is logged, not told, for the same
+    reason. Raises ``Throttled`` when too many mails were asked for (counted for any address).
+    """
+    email = normalise_email(email)
+    _check_mail_budget(session, email, address)
+    user = _user_by_email(session, email)
+    if user is None:
+        log.info("Password reset asked for an address with no account")
+        return
+    token = tokens.make_token("password-reset", {"uid": user.id,
+                                                 "fp": tokens.fingerprint(user.password_hash)})
+    minutes = RESET_MAX_AGE // 60
+    try:
+        send_mail(user.email, "Choose a new Thetapath password", (
+            f"Hello {user.name},\n\n"
+            f"Someone, hopefully you, asked to reset the password of your Thetapath account. To choose "
+            f"a new one, open this link (it works once, for {minutes} minutes):\n"
+            f"{external_url('accounts.reset_password', token=token)}\n\n"
+            "Choosing a new password signs you out everywhere. If you did not ask for this, ignore "
+            "this message: your password stays as it is.\n"))
+    except MailError:
+        log.exception("Password reset mail not sent")
+
+
+def reset_target(session: Session, token: str) -> User:
+    """The user a reset link is for; ``TokenError`` if it expired, was altered or already used."""
+    data = tokens.read_token("password-reset", token, RESET_MAX_AGE)
+    user_id = data.get("uid")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        msg = "This link is not valid."
+        raise tokens.TokenInvalid(msg)
+    tokens.require_fingerprint(data, user.password_hash)  # a used link no longer matches
     return user
+
+
+def reset_password(session: Session, token: str, new: str) -> str:
+    """Set a new password from a reset link, end EVERY sign-in of the user (one commit).
+
+    Returns a device-cookie value: this browser proved it reads the account's mail, so the account's
+    sign-in limit no longer applies to it (and the account's count of failures is cleared).
+    """
+    user = reset_target(session, token)
+    user.password_hash = hash_password(new)
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    throttle.forget(session, SIGNIN_ACCOUNT, user.email)
+    session.commit()
+    return device_token(user.email)
 
 
 # ------------------------------------------------------------------------------ sign-in sessions

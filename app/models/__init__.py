@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .accounts import Institution, LoginSession, Membership, Role, User
+from .accounts import Institution, LoginSession, Membership, Role, ThrottleEvent, User
 from .learning import (
     AbilityRecord,
     Attempt,
@@ -27,5 +27,6 @@ __all__ = [
     "PathDecisionRecord",
     "Response",
     "Role",
+    "ThrottleEvent",
     "User",
 ]

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -71,6 +71,23 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThrottleEvent(Base):
+    """One counted event (a failed sign-in, a mail asked for) against one key, for rate limits.
+
+    ``scope`` says what is counted and by what ("signin-address", "reset-email", ...); ``key_hash`` is
+    a keyed digest of the address, e-mail or device, so the table lists no addresses. Rows older than
+    the longest window are deleted as new ones are recorded.
+    """
+
+    __tablename__ = "throttle_event"
+    __table_args__ = (Index("ix_throttle_event_scope_key", "scope", "key_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class Membership(Base):

@@ -17,7 +17,10 @@ DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts.logout",
           "learn.catalogue", "authoring.packs", "home.goal",
           "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
-          "accounts.logout_everywhere"}  # the caller's own sign-ins only
+          "accounts.logout_everywhere",  # the caller's own sign-ins only
+          "accounts.change_password",  # the caller's own password only
+          # e-mailed links and the forms that send them: no institution's objects
+          "accounts.confirm_signup", "accounts.forgot_password", "accounts.reset_password"}
 
 
 def test_no_endpoint_reveals_another_institutions_objects(

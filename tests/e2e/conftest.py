@@ -21,6 +21,7 @@ from app import create_app, db
 from app.db import make_engine
 from app.demo import ensure_demo
 from app.migrate import upgrade
+from tests.mailbox import Mailbox, SMTPServer
 
 POSTGRES = os.environ.get("THETAPATH_TEST_DATABASE_URL", "")
 CHROMIUM = os.environ.get("THETAPATH_CHROMIUM", "/usr/bin/chromium")
@@ -36,10 +37,11 @@ if not Path(CHROMIUM).exists():  # pragma: no cover - .ci/run installs it
 
 
 class LiveServer:
-    """The app in a background thread; ``url`` is its base address."""
+    """The app in a background thread; ``url`` is its base address, ``mailbox`` the mail it sent."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, mailbox: Mailbox) -> None:
         self.app = app
+        self.mailbox = mailbox
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -54,7 +56,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) -> Iterator[LiveServer]:
     """A demo institution with its accounts (no content yet: the instructor imports it in a test)."""
     folder = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{folder / 'e2e.sqlite'}"
@@ -66,12 +68,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         admin.dispose()
         url = POSTGRES.rsplit("/", 1)[0] + "/thetapath_e2e"
     app = create_app({"SECRET_KEY": "e2e-secret", "DATABASE_URL": url,
-                      "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+                      "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
+                      **smtp_server.config})
     with app.extensions["thetapath.engine"].begin() as conn:
         upgrade(conn)
     with app.app_context():
         ensure_demo(db.session(), with_pack=False)
-    with LiveServer(app) as server:
+    with LiveServer(app, smtp_server.mailbox) as server:
         yield server
     app.extensions["thetapath.engine"].dispose()
 
