@@ -127,6 +127,63 @@ class CatPolicy:
             return CatStep(estimate, None, "bank_exhausted", mastery, rejected=rejected)
         return CatStep(estimate, bank.ids[choice.item], None, mastery, rejected=rejected)
 
+    def forecast(self, bank: ItemBank, state: CatState, limit: int) -> int:
+        """About how many more items this test gives, the pending one included (0 to ``limit``).
+
+        A projection for the learner's progress indicator, not a promise. The estimate is held where it
+        is; each further item is the one the selector would choose there, scored with its most likely
+        score, and the standard error shrinks by that item's information at the estimate. The stopping
+        rule is asked after every projected item, as :meth:`step` asks it, so the forecast follows
+        whatever rule the policy has (standard error, mastery by interval or SPRT, placement per
+        competency). ``limit`` is the most items the test can still give.
+        """
+        items, scores = self._scored(bank, state)
+        estimate = self.current_estimate(bank, state)
+        theta = estimate.theta
+        # the estimate is held, so every item's information and likely score are computed once
+        info = bank.information(theta).ravel()
+        likely = bank.category_probabilities(theta)[0].argmax(axis=1)
+        used = np.zeros(len(bank), dtype=bool)
+        used[[bank.index(i) for i in (*state.items, *state.excluded)]] = True
+        if bank.pilot.any():
+            used |= bank.pilot  # pilot items are seeded by chance, never chosen; they add no precision
+        # only a content-balanced selector's choice depends on what came before; the others choose
+        # the most informative item at the held estimate (exposure lotteries are not projected)
+        order = iter(np.argsort(-info, kind="stable"))
+        balanced = isinstance(self.selector, ContentBalanced)
+        rng = np.random.default_rng(0)
+        precision = estimate.se ** -2 if estimate.se > 0 else np.inf
+
+        def given(j: int) -> bool:
+            """Project item ``j`` as answered; True when the test would then stop."""
+            nonlocal precision
+            used[j] = True
+            if bank.pilot[j]:
+                return False
+            items.append(j)
+            scores.append(int(likely[j]))
+            precision += float(info[j])
+            return self.stopper.stop_reason(
+                bank, items, scores, AbilityEstimate(theta, float(precision ** -0.5))) is not None
+
+        n = 0
+        if state.pending is not None:
+            n = 1
+            if given(bank.index(state.pending)):
+                return n
+        while n < limit:
+            if balanced:
+                j = self.selector.select(bank, theta, np.flatnonzero(used), None, rng,
+                                         np.asarray(items, dtype=np.intp)).item
+            else:
+                j = next((int(k) for k in order if not used[k]), None)
+            if j is None:
+                return n
+            n += 1
+            if given(j):
+                return n
+        return limit
+
     def present(self, state: CatState, step: CatStep) -> CatState:
         """The state once ``step.next_item`` is shown: it is pending, lost lotteries are excluded."""
         if step.next_item is None:

@@ -244,3 +244,36 @@ def test_a_long_test_stores_the_refined_eap_not_the_coarse_grid_summary() -> Non
     assert abs(coarse.theta - mean) > 5e-3  # what the stored estimate would be without refinement
     again, _ = replay(bank, policy, 3, list(state.items), list(state.scores))
     assert again == state
+
+
+@pytest.mark.parametrize("settings", [
+    PolicySettings(cut=0.0, mastery_stop=True, se_target=None, min_items=10, max_items=20,
+                   mastery_max_se=0.6),
+    PolicySettings(se_target=0.3, max_items=40),
+    PolicySettings(cut=0.3, mastery_method="sprt", mastery_stop=True, min_items=5),
+], ids=["mastery-by-interval", "se-target", "sprt"])
+def test_the_forecast_of_items_to_go_tracks_the_real_length_far_better_than_the_maximum(
+    bank: ItemBank, settings: PolicySettings,
+) -> None:
+    """The learner's "about N more" comes from the stopping rule: on simulated learners it is close to
+    what the test really gave, always within what the test can still give, and it changes nothing."""
+    policy = settings.build()
+    rng = np.random.default_rng(11)
+    errors, naive = [], []
+    for learner in range(60):
+        respond = responder(bank, float(rng.normal()), rng)
+        state = policy.start(learner)
+        forecasts = []
+        while not (step := policy.step(bank, state, state.rng())).done:
+            state = policy.present(state, step)
+            limit = settings.max_items - state.n_scored
+            before = state.to_json()
+            forecast = policy.forecast(bank, state, limit)
+            assert state.to_json() == before and 1 <= forecast <= limit
+            forecasts.append((state.n_scored, forecast))
+            state = policy.record(bank, state, respond(step.next_item))  # type: ignore[arg-type]
+        for given, forecast in forecasts:
+            errors.append(abs(forecast - (state.n_scored - given)))
+            naive.append(abs(settings.max_items - state.n_scored))
+    assert np.mean(errors) < 0.6 * np.mean(naive)
+    assert np.median(errors) <= 2
