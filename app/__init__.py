@@ -32,12 +32,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from app.accounts import bp as accounts_bp
+    from app.accounts.profile import bp as profile_bp
     from app.assess import bp as assess_bp
     from app.authoring import bp as authoring_bp
     from app.home import bp as home_bp
     from app.learn import bp as learn_bp
 
-    for blueprint in (accounts_bp, assess_bp, authoring_bp, home_bp, learn_bp):
+    for blueprint in (accounts_bp, assess_bp, authoring_bp, home_bp, learn_bp, profile_bp):
         app.register_blueprint(blueprint)
 
     @login_manager.user_loader

@@ -19,6 +19,9 @@ PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts
           "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
           "accounts.logout_everywhere",  # the caller's own sign-ins only
           "accounts.change_password",  # the caller's own password only
+          # the caller's own account and data only (test_profile checks nobody else's is reachable)
+          "profile.index", "profile.name", "profile.email", "profile.confirm_email",
+          "profile.export_json", "profile.export_csv", "profile.delete",
           # e-mailed links and the forms that send them: no institution's objects
           "accounts.confirm_signup", "accounts.forgot_password", "accounts.reset_password"}
 
