@@ -47,7 +47,7 @@ class Mailbox:
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         body = message.get_body(("plain",))
-        text = body.get_content() if body is not None else ""
+        text = body.get_content().replace("\r\n", "\n") if body is not None else ""  # SMTP sends CRLF
         with self._lock:
             for rcpt in envelope.rcpt_tos:
                 self._mail.append(Mail(to=rcpt, subject=str(message["Subject"]), body=text, message=message))
