@@ -23,6 +23,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(config.load(app.instance_path, overrides))
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("app").setLevel(logging.INFO)
+    if app.config["PROXY_COUNT"]:  # behind reverse proxies: the client's address, scheme and host
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     csrf.init_app(app)

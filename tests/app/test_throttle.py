@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import create_app
 from app.accounts import services, throttle
 from app.accounts.throttle import Limit
 from app.models import ThrottleEvent
@@ -196,3 +197,24 @@ def test_counts_store_no_address_and_old_ones_are_deleted(app: Flask, db_session
         throttle.record(db_session, (limit, "203.0.113.2"))
     assert db_session.scalar(select(func.count()).select_from(ThrottleEvent)
                              .where(ThrottleEvent.scope == "test-scope")) == 1
+
+
+def test_behind_a_proxy_the_forwarded_client_address_is_counted_and_otherwise_ignored(
+    app: Flask, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "SIGNIN_ADDRESS", Limit("signin-address", 2, timedelta(minutes=15)))
+    inst = factories.institution(db_session)
+    factories.user(db_session, inst, email="proxied@example.org")
+
+    def guesses(client: FlaskClient, forwarded_for: str) -> list[int]:
+        return [client.post("/login", data={"email": f"g{n}@example.org", "password": "guess"},
+                            headers={"X-Forwarded-For": forwarded_for}).status_code for n in range(3)]
+
+    # no proxy configured: a forged header does not give an attacker fresh addresses
+    assert guesses(app.test_client(), "192.0.2.1")[-1] == 429
+    assert guesses(app.test_client(), "192.0.2.2")[-1] == 429
+    behind = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                         "DATABASE_URL": "sqlite://", "SESSION_COOKIE_SECURE": False, "PROXY_COUNT": 1})
+    behind.extensions["thetapath.sessions"] = app.extensions["thetapath.sessions"]
+    assert guesses(behind.test_client(), "198.51.100.1") == [422, 422, 429]
+    assert guesses(behind.test_client(), "198.51.100.2") == [422, 422, 429]  # each client its own count
