@@ -155,6 +155,7 @@ class AttemptView:
     answered: int
     max_items: int
     kind: str = "assessment"
+    to_go: int = 0  # about how many questions are left, the one on screen included (a forecast)
     version_id: int | None = None
     item: ItemView | None = None
     feedback: FeedbackView | None = None
@@ -617,7 +618,9 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
                        review=_review(attempt, ctx))
     assert state.pending is not None
     item = ctx.items[state.pending]
-    return replace(base, item=_item_view(attempt, item, len(state.items) + 1, _renderer(ctx, item)))
+    to_go = ctx.policy.forecast(ctx.bank, state, ctx.max_items - state.n_scored)
+    return replace(base, item=_item_view(attempt, item, len(state.items) + 1, _renderer(ctx, item)),
+                   to_go=to_go)
 
 
 def _result(session: Session, who: Principal, attempt: Attempt, ctx: _Context) -> ResultView:

@@ -165,10 +165,15 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
         f"/{attempt_id}")
     forbidden = secrets_of(pack)
     seen: list[str] = []
+    to_go: list[int] = []  # the questions left, the one on screen included, as the page forecast them
     for n in range(60):
         item, codes = pending_item(db_session, attempt_id, pack)
         seen.append(item.id)
         page = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+        progress = re.search(
+            r"Question (\d+) ·\s*(?:about (\d+) more after this one|this may be the last one)", page)
+        assert progress is not None and int(progress.group(1)) == n + 1
+        to_go.append(1 + int(progress.group(2) or 0))
         fragment = client.get(f"/assess/attempts/{attempt_id}", headers=HX).data.decode()
         assert "<html" not in fragment and 'id="item-panel"' in fragment
         for text in (page, fragment):
@@ -209,6 +214,13 @@ def test_a_learner_studies_and_completes_an_adaptive_assessment_without_leaks(
         Response.attempt_id == attempt_id, Response.pilot.is_(False)))
     assert scored is not None and low <= scored <= high
     assert len(set(seen)) == len(seen)  # never the same item twice
+    # the progress indicator's "about N more" follows the stopping rule, not the maximum
+    left = [len(seen) - n for n in range(len(seen))]
+    trials = len(seen) - scored  # trial questions come on top of the scored maximum
+    assert all(1 <= f <= high + trials - n for n, f in enumerate(to_go)), (to_go, left)
+    # near the end the forecast knows the end is near (its accuracy is checked on many simulated
+    # learners in tests/adaptive/test_cat.py)
+    assert to_go[-1] <= 3 and all(f <= a + 8 for f, a in zip(to_go, left, strict=True)), (to_go, left)
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     assert "Your result" in result and "on a 0–100 scale" in result and "<svg" in result
     assert "Most likely it lies between" in result
