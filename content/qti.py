@@ -49,14 +49,16 @@ custom, portableCustom, ...)
 - An item has one interaction; an item with several is an error.
 - The item body (minus the interaction; a block interaction's ``prompt`` stays in its place) becomes
   Markdown: paragraphs, headings, lists, block quotes, emphasis, links, code, line breaks; tables stay
-  HTML (the renderer's allow-list keeps them); MathML becomes TeX between ``$``; ``rubricBlock``,
-  feedback and template elements are left out.
+  HTML (the renderer's allow-list keeps them); MathML becomes TeX between ``$`` (fractions, scripts,
+  roots, accents such as x-bar, limits of sums); ``rubricBlock``, feedback and template elements are left
+  out.
 - Images (``img``, or ``object`` with an image type) become pack assets under ``images/`` (their path
   inside the package kept) when the package holds them as PNG, JPEG, GIF or SVG within the size limit;
   otherwise the alt text stands in their place and a warning says why.
-- Feedback: ``modalFeedback`` / ``feedbackBlock`` shown when the response is (in)correct, or when one
-  option is chosen, become ``feedback.correct`` / ``incorrect`` / ``options``; other feedback is dropped
-  silently.
+- Feedback: ``modalFeedback`` / ``feedbackBlock`` / ``feedbackInline`` shown when the response is
+  (in)correct, or when one option is chosen (a match of the response with that option, or the response
+  copied into the feedback outcome, the usual QTI 2.1 way), become ``feedback.correct`` / ``incorrect`` /
+  ``options``; any other feedback is left out with a warning.
 - Ids: the QTI identifier lower-cased, with runs of other characters than ``[a-z0-9]`` turned into
   ``-`` (``Choicesingle_853928446`` → ``choicesingle-853928446``); a collision gets ``-2``, ``-3``... and
   a warning. :attr:`QtiImport.identifiers` keeps the mapping. Option ids keep ``[A-Za-z0-9_.-]``.
@@ -66,9 +68,13 @@ custom, portableCustom, ...)
   kept). Thetapath pins an item as a whole, so a choice (or match choice) with ``fixed="true"`` makes the
   item ``shuffle: false``.
 
-XML is parsed with defusedxml: a DOCTYPE, an entity declaration or an external reference is refused (an
-error for that file), nothing is ever fetched, and files are read within the archive's
-:class:`~content.archive.Limits` (plus a cap on elements and nesting depth per file).
+XML is parsed with defusedxml: a DOCTYPE that names a DTD or declares anything is refused (an error for
+that file, at its line), so no entity is ever expanded and nothing is ever fetched; a bare
+``<!DOCTYPE assessmentItem>``, which declares nothing (rqti writes one), is accepted. Files are read within
+the archive's :class:`~content.archive.Limits` (plus a cap on elements and nesting depth per file).
+Malformed XML is an error naming the file, line and column. In a folder or zip without a manifest, XML
+files that are not items (a test, QTI 1.2) are skipped with a warning. Paths in hrefs and ``src`` are
+URLs: ``%20`` and the like are decoded.
 """
 
 from __future__ import annotations
@@ -82,9 +88,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote
 from xml.etree.ElementTree import ParseError
 
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
 from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative, read_pack_files, stat_source
@@ -120,6 +127,11 @@ _BLOCK = {"p", "div", "blockquote", "ul", "ol", "dl", "h1", "h2", "h3", "h4", "h
 _HTML_INLINE = {"sub", "sup", "u", "s", "del", "ins", "mark", "small", "kbd", "var", "samp", "q",
                 "abbr"}
 _TABLE_TAGS = {"table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th", "colgroup", "col"}
+_ACCENTS = {"\u00af": r"\bar", "\u203e": r"\bar", "_": r"\bar", "^": r"\hat", "\u02c6": r"\hat",
+            "~": r"\tilde", "\u02dc": r"\tilde", "\u2192": r"\vec", "\u02d9": r"\dot", "\u00a8": r"\ddot"}
+_BIG_OPERATORS = {"\u2211": r"\sum", "\u220f": r"\prod", "\u222b": r"\int", "\u22c3": r"\bigcup",
+                  "\u22c2": r"\bigcap", "lim": r"\lim", "max": r"\max", "min": r"\min"}
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ID_CHARS = re.compile(r"[^a-z0-9]+")
 _OPTION_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 _LINE_START = re.compile(r"^(#|>|-|\+|=|~|\d+[.)])")
@@ -262,25 +274,74 @@ class _Builder:
         return self.root
 
 
-def _parse_xml(data: bytes) -> tuple[_Node | None, str | None]:
-    """Parse XML safely; return the root or why it was refused."""
+@dataclass(frozen=True, slots=True)
+class _Refused:
+    """Why a file's XML was refused, where (when expat knows) and how to fix it."""
+
+    message: str
+    hint: str
+    line: int | None = None
+    column: int | None = None
+
+
+def _bare_doctype_only(name: str, sysid: str | None, pubid: str | None, has_internal_subset: bool) -> None:
+    """Let a bare ``<!DOCTYPE assessmentItem>`` through (rqti writes one); refuse any DTD.
+
+    A DOCTYPE without an external identifier or an internal subset declares nothing: no entity, no
+    reference to fetch. One that names a DTD or carries declarations is refused before they are read.
+    """
+    if sysid or pubid or has_internal_subset:
+        raise DTDForbidden(name, sysid, pubid)
+
+
+def _parse_xml(data: bytes) -> _Node | _Refused:
+    """Parse XML safely; return the root or why (and where) it was refused."""
+    if not data.strip():
+        return _Refused("is empty", "export the item again, or leave the empty file out")
     builder = _Builder()
+
+    def here() -> int | None:
+        return int(getattr(builder.expat, "CurrentLineNumber", 0) or 0) or None
+
     try:
         parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True,
                                   forbid_external=True)
         builder.expat = getattr(parser, "parser", None)
+        if builder.expat is not None:
+            builder.expat.StartDoctypeDeclHandler = _bare_doctype_only
         parser.feed(data)
         parser.close()
-    except DefusedXmlException as exc:
-        kind = type(exc).__name__
-        return None, f"declares a DOCTYPE, entities or external references ({kind}); they are refused"
+    except DTDForbidden:
+        return _Refused("has a DOCTYPE that names a DTD or declares entities; DTDs are refused "
+                        "(nothing is fetched or expanded)",
+                        "delete the <!DOCTYPE ...> declaration: a QTI item needs none (a bare "
+                        "<!DOCTYPE assessmentItem> is accepted)", here())
+    except DefusedXmlException as exc:  # pragma: no cover - entities need a DTD, refused above
+        return _Refused(f"declares entities or external references ({type(exc).__name__}); they are "
+                        "refused", "write characters as themselves or as &#NNN; references", here())
     except _TooBig:
-        return None, (f"has more than {_MAX_NODES:,} elements or nests them deeper than {_MAX_DEPTH}")
-    except (ParseError, ValueError, UnicodeError) as exc:
-        return None, f"is not well-formed XML ({exc})"
-    if builder.root is None:
-        return None, "is empty"
-    return builder.root, None
+        return _Refused(f"has more than {_MAX_NODES:,} elements or nests them deeper than {_MAX_DEPTH}",
+                        "split the item or flatten its markup", here())
+    except ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(": line ", 1)[0]
+        if reason == "undefined entity":
+            lines = data.split(b"\n")
+            rest = lines[line - 1][column:] if 0 < line <= len(lines) else b""
+            name = re.match(rb"&[A-Za-z0-9_.:-]{1,32};", rest)
+            reason += f" {name.group().decode()}" if name else ""
+        hint = ("XML defines only &amp; &lt; &gt; &quot; &apos;: write other characters as themselves "
+                "or as numeric references (&#160; for &nbsp;)" if reason.startswith("undefined entity")
+                else "correct the XML there (an unclosed or mismatched tag, a bare '&' or '<'), or "
+                     "export the item again")
+        return _Refused(f"is not well-formed XML ({reason}, column {column + 1})", hint, line or None,
+                        column + 1)
+    except (ValueError, UnicodeError) as exc:
+        return _Refused(f"is not well-formed XML ({exc})",
+                        "save the file as UTF-8, or in the encoding its XML declaration names")
+    if builder.root is None:  # pragma: no cover - expat refuses a document without an element
+        return _Refused("is empty", "give a QTI assessmentItem")
+    return builder.root
 
 
 # ---------------------------------------------------------------------------------------- ids
@@ -345,9 +406,29 @@ def _tex(node: _Node) -> str:
             return r"\sqrt[" + args[1] + "]{" + args[0] + "}"
         if tag == "mfenced":
             return r"\left" + (n.get("open") or "(") + ",".join(args) + r"\right" + (n.get("close") or ")")
+        if tag in ("mover", "munder", "munderover") and len(args) == (3 if tag == "munderover" else 2):
+            return _under_over(tag, kids, args)
         return " ".join(a for a in args if a)
 
     return conv(node).strip()
+
+
+def _under_over(tag: str, kids: list[_Node], args: list[str]) -> str:
+    """``mover`` / ``munder`` / ``munderover``: an accent (x-bar), a big operator's limits, or a stack."""
+    base = " ".join(kids[0].itertext().split())
+    if tag == "mover" and " ".join(kids[1].itertext().split()) in _ACCENTS:
+        return _ACCENTS[" ".join(kids[1].itertext().split())] + "{" + args[0] + "}"
+    under = args[1] if tag != "mover" else None
+    over = args[-1] if tag != "munder" else None
+    if base in _BIG_OPERATORS:
+        return (_BIG_OPERATORS[base] + (f"_{{{under}}}" if under is not None else "")
+                + (f"^{{{over}}}" if over is not None else ""))
+    out = args[0]
+    if over is not None:
+        out = r"\overset{" + over + "}{" + out + "}"
+    if under is not None:
+        out = r"\underset{" + under + "}{" + out + "}"
+    return out
 
 
 def _fix_line_starts(text: str) -> str:
@@ -584,9 +665,9 @@ def _load_source(source: QtiSource, limits: Limits) -> tuple[_Files, list[str] |
             read = read_pack_files(source, limits)
             return _Files(dict(read.files), limits), None, list(read.issues)
         if len(source) > limits.max_file_bytes:
-            return _Files({}, limits), [], [PackIssue("<upload>", None, None, ERROR,
-                                                      "the file is larger than the limit",
-                                                      "split the package")]
+            return _Files({}, limits), [], [PackIssue(
+                "<upload>", None, None, ERROR,
+                f"file is {len(source):,} bytes; the limit is {limits.max_file_bytes:,}", "split the file")]
         return _Files({"item.xml": source}, limits), ["item.xml"], []
     path = Path(source)
     st = stat_source(path)
@@ -618,10 +699,10 @@ def _manifest_items(files: _Files, issues: list[PackIssue]) -> tuple[list[str], 
         return sorted(p for p in files.files if p.lower().endswith(".xml")), None
     manifest = manifests[0]
     base = posixpath.dirname(manifest)
-    root, problem = _parse_xml(files.files[manifest])
-    if root is None:
-        issues.append(PackIssue(manifest, None, None, ERROR, f"the manifest {problem}",
-                                "rebuild the package with a plain imsmanifest.xml"))
+    root = _parse_xml(files.files[manifest])
+    if isinstance(root, _Refused):
+        issues.append(PackIssue(manifest, root.line, root.column, ERROR, f"the manifest {root.message}",
+                                root.hint))
         return [], None
     title = None
     for node in root.iter():
@@ -638,7 +719,8 @@ def _manifest_items(files: _Files, issues: list[PackIssue]) -> tuple[list[str], 
         if not href:
             file_node = resource.first("file")
             href = file_node.get("href") if file_node is not None else ""
-        target = pack_relative(manifest, href) if href else None
+        outside = bool(_SCHEME.match(href)) or href.startswith("/")
+        target = pack_relative(manifest, unquote(href.split("#", 1)[0])) if href and not outside else None
         if target is None:
             issues.append(PackIssue(manifest, resource.line, None, ERROR,
                                     f"resource {resource.get('identifier')!r} has no usable href "
@@ -770,8 +852,9 @@ def _tolerance(rp: _Node | None, resp: str, key: float) -> tuple[float, str | No
         values = [v for v in values if v >= 0] or [0.0]
         note = None
         if len(set(values)) > 1:
+            unit = " %" if mode == "relative" else ""
             note = (f"the tolerance {node.get('tolerance')!r} differs below and above the key; "
-                    f"the smaller ({min(values):g}) is used on both sides")
+                    f"the smaller ({min(values):g}{unit}) is used on both sides")
         tol = min(values)
         if mode == "relative":
             return abs(key) * tol / 100.0, note
@@ -801,8 +884,16 @@ def _condition_category(cond: _Node | None, resp: str) -> str | None:
     return None
 
 
+_ECHO = "*"
+"""Stands for every feedback identifier of an outcome that is set to the response itself."""
+
+
 def _feedback_triggers(rp: _Node | None, resp: str, outcomes: set[str]) -> dict[tuple[str, str], str]:
-    """Map (outcome identifier, feedback identifier) to 'correct', 'incorrect' or 'option:<id>'."""
+    """Map (outcome identifier, feedback identifier) to 'correct', 'incorrect' or 'option:<id>'.
+
+    An outcome set to the response itself (the usual QTI 2.1 way to give feedback per option) maps
+    ``(outcome, _ECHO)`` to ``'option:'``: each of its feedbacks belongs to the option it names.
+    """
     out: dict[tuple[str, str], str] = {}
     if rp is None:
         return out
@@ -811,6 +902,10 @@ def _feedback_triggers(rp: _Node | None, resp: str, outcomes: set[str]) -> dict[
             continue
         outcome = node.get("identifier")
         expr = node.children[0] if node.children else None
+        if expr is not None and expr.tag == "variable" and expr.get("identifier") == resp:
+            # FEEDBACK = RESPONSE: each feedback shows when the option of its identifier is chosen
+            out.setdefault((outcome, _ECHO), "option:")
+            continue
         category = _condition_category(expr, resp)
         if category is not None:  # a boolean outcome set from the condition (QTI 2.1 Onyx style)
             out.setdefault((outcome, "true"), category)
@@ -884,28 +979,28 @@ class _ItemReader:
         src = src.strip()
         if not src:
             return alt_md or None
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", src) or src.startswith("/"):
+        if _SCHEME.match(src) or src.startswith("/"):
             ctx.warn(line, f"image {src[:100]!r} is not a file inside the package; its alt text is shown",
                      "add the image to the package and refer to it by a relative path")
             return alt_md or None
-        target = pack_relative(ctx.path, src.split("#", 1)[0].split("?", 1)[0])
+        target = pack_relative(ctx.path, unquote(src.split("#", 1)[0].split("?", 1)[0]))
         media_type = _IMAGE_TYPES.get(PurePosixPath(target or "").suffix.lower())
         data = ctx.files.get(target) if target is not None else None
-        problem = None
+        problem, hint = None, ""
         if target is None:
-            problem = "leaves the package"
+            problem, hint = "leaves the package", "copy the image into the package and refer to it there"
         elif media_type is None:
-            problem = "is not a PNG, JPEG, GIF or SVG image"
+            problem, hint = "is not a PNG, JPEG, GIF or SVG image", "convert it to PNG, JPEG, GIF or SVG"
         elif data is None:
-            problem = "is missing from the package"
+            problem, hint = "is missing from the package", "add the image to the package or correct the path"
         elif len(data) > ctx.limits.max_image_bytes:
             problem = f"is {len(data):,} bytes; the limit is {ctx.limits.max_image_bytes:,}"
+            hint = "scale or compress the image"
         if problem is None and media_type == "image/svg+xml" and data is not None:
             data, problem = _svg(data)
+            hint = "export the SVG again as plain SVG, without a DOCTYPE"
         if problem or target is None or media_type is None or data is None:
-            ctx.warn(line, f"image {src[:100]!r} {problem}; its alt text is shown instead",
-                     "export the SVG again as plain SVG, without a DOCTYPE" if "SVG" in (problem or "")
-                     else "add the image (PNG, JPEG, GIF or SVG) to the package")
+            ctx.warn(line, f"image {src[:100]!r} {problem}; its alt text is shown instead", hint)
             return alt_md or None
         pack_path = "images/" + target
         self.item_assets[pack_path] = Asset(pack_path, media_type, data)
@@ -1143,9 +1238,9 @@ class _ItemReader:
         return out
 
     def feedback(self, rp: _Node | None, resp: str, md: _Markdown, fields: dict[str, Any]) -> Feedback:
-        blocks = [n for n in self.root.iter()
-                  if n.tag in ("modalFeedback", "feedbackBlock", "feedbackInline")
-                  and n.get("showHide", "show") == "show"]
+        """Feedback shown for a right or wrong answer or a chosen option; a warning for any other."""
+        blocks = [n for n in self.root.iter() if n.tag in ("modalFeedback", "feedbackBlock", "feedbackInline")
+                  and (n.itertext().strip() or any(c.tag in ("img", "object") for c in n.iter()))]
         if not blocks:
             return Feedback()
         triggers = _feedback_triggers(rp, resp, {n.get("outcomeIdentifier") for n in blocks})
@@ -1155,8 +1250,19 @@ class _ItemReader:
         texts: dict[str, list[str]] = {}
         plain = _Markdown(self.image)
         for block in blocks:
-            category = triggers.get((block.get("outcomeIdentifier"), block.get("identifier")))
-            if category is None:
+            outcome, ident = block.get("outcomeIdentifier"), block.get("identifier")
+            category = triggers.get((outcome, ident))
+            if category is None and (outcome, _ECHO) in triggers:
+                category = f"option:{ident}"
+            if category is not None and category.startswith("option:") and \
+                    raw_ids.get(category[7:]) not in option_ids:
+                category = None
+            if category is None or block.get("showHide", "show") != "show":
+                when = "is not" if block.get("showHide", "show") != "show" else "is"
+                self.ctx.warn(block.line, f"{self.name(block)} {ident!r} is left out: it shows when "
+                              f"{outcome} {when} set to {ident!r}, which Thetapath can't map; it shows "
+                              "feedback only for a right or a wrong answer or a chosen option",
+                              "add its text to the item's feedback by hand if learners need it")
                 continue
             content = block.first("contentBody") or block
             text = "\n\n".join(plain.blocks(content)).strip()
@@ -1164,10 +1270,9 @@ class _ItemReader:
                 texts.setdefault(category, []).append(text)
         options: list[tuple[str, str]] = []
         for category, values in texts.items():
-            if category.startswith("option:"):
-                ident = raw_ids.get(category[7:])
-                if ident in option_ids and ident is not None:
-                    options.append((ident, "\n\n".join(values)))
+            option = raw_ids.get(category[7:]) if category.startswith("option:") else None
+            if option is not None:
+                options.append((option, "\n\n".join(values)))
         order = [c.id for c in fields.get("options", ())]
         options.sort(key=lambda pair: order.index(pair[0]))
         correct = "\n\n".join(texts["correct"]) if "correct" in texts else None
@@ -1176,19 +1281,22 @@ class _ItemReader:
 
 
 def _read_item(ctx: _Context, data: bytes, *, quiet: bool) -> tuple[Item, str, dict[str, Asset]] | None:
-    """Convert one file; None (with an issue unless ``quiet`` and it isn't an item) on failure."""
-    root, problem = _parse_xml(data)
-    if root is None:
-        ctx.issues.append(PackIssue(ctx.path, None, None, ERROR, f"the file {problem}",
-                                    "export the item again as plain QTI XML"))
+    """Convert one file; None on failure, with an error (a warning when ``quiet`` and it isn't an item)."""
+    root = _parse_xml(data)
+    if isinstance(root, _Refused):
+        ctx.issues.append(PackIssue(ctx.path, root.line, root.column, ERROR, f"the file {root.message}",
+                                    root.hint))
         return None
     v3 = root.ns == _V3_NS
     if root.tag != "assessmentItem" or not (v3 or _V2_NS.match(root.ns)):
-        if not quiet:
-            ctx.issues.append(PackIssue(
-                ctx.path, root.line, None, ERROR,
-                f"not a QTI 2.x or 3.0 item (root <{root.raw}> in namespace {root.ns or 'none'!r})",
-                "give a QTI assessmentItem, or a content package with imsmanifest.xml"))
+        hint = ("QTI 1.2 is not read: export the items as QTI 2.1 or 3.0" if root.tag == "questestinterop"
+                else "the items are read, not the test: list them in imsmanifest.xml or put their files "
+                     "in the folder" if root.tag == "assessmentTest"
+                else "give a QTI assessmentItem, or a content package with imsmanifest.xml")
+        ctx.issues.append(PackIssue(
+            ctx.path, root.line, None, WARNING if quiet else ERROR,
+            f"not a QTI 2.x or 3.0 item (root <{root.raw}> in namespace {root.ns or 'none'!r})"
+            + ("; skipped" if quiet else ""), hint))
         return None
     reader = _ItemReader(ctx, root, v3)
     n_issues = len(ctx.issues)
