@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import throttle, tokens
-from app.accounts.throttle import Limit, Throttled
+from app.accounts.throttle import Limit
 from app.errors import ServiceError
 from app.mail import MailError, external_url, send_mail
 from app.models import Institution, LoginSession, Membership, Role, User
@@ -65,9 +65,6 @@ class AccountError(ServiceError, ValueError):
 
 class AccountExists(tokens.TokenInvalid):
     """A sign-up link that already did its work: the account exists, sign in."""
-
-
-__all__ = ["AccountError", "AccountExists", "MailError", "Throttled"]
 
 
 def normalise_email(email: str) -> str:
@@ -250,8 +247,9 @@ def request_sign_up(session: Session, *, name: str, email: str, institution_id: 
         return
     token = tokens.make_token("sign-up", {"n": name.strip(), "e": email, "i": institution.id})
     hours = SIGNUP_MAX_AGE // 3600
+    # no text the visitor typed goes into the mail: the form must not carry a stranger's message
     send_mail(email, "Finish creating your Thetapath account", (
-        f"Hello {name.strip()},\n\n"
+        "Hello,\n\n"
         f"To finish creating your Thetapath account at {institution.name}, open this link and choose "
         f"a password (it works for {hours} hours):\n"
         f"{external_url('accounts.confirm_signup', token=token)}\n\n"
@@ -302,7 +300,8 @@ def confirm_sign_up(session: Session, token: str, password: str) -> SignedIn:
 # ------------------------------------------------------------------------------ passwords
 def change_password(session: Session, user: User, *, current: str, new: str, address: str | None,
                     device: str | None = None) -> int:
-    """Set a new password after checking the current one; end every OTHER sign-in (one commit).
+    """Set a new password after checking the current one; end every OTHER sign-in (one commit), and
+    tell the account's address (someone with a borrowed session learns nothing from it).
 
     Returns how many other sign-ins ended. The current password is checked under the sign-in limits,
     so a borrowed session cannot be used to guess it.
@@ -317,6 +316,14 @@ def change_password(session: Session, user: User, *, current: str, new: str, add
     ended = len(session.scalars(select(LoginSession.id).where(*others)).all())
     session.execute(delete(LoginSession).where(*others))
     session.commit()
+    try:  # the change is made; a notice that cannot be sent is logged, not shown
+        send_mail(user.email, "Your Thetapath password was changed", (
+            f"Hello {user.name},\n\n"
+            "The password of your Thetapath account was just changed, and every other sign-in ended.\n\n"
+            "If this was not you, choose a new password now:\n"
+            f"{external_url('accounts.forgot_password')}\n"))
+    except MailError:
+        log.exception("Password change notice not sent")
     return ended
 
 

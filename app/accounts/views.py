@@ -186,7 +186,8 @@ def forgot_password() -> ResponseReturnValue:
             services.request_password_reset(db.session(), form.email.data or "", address=_address())
         except Throttled as err:
             return _form_page("accounts/forgot_password.html", 429, err, form=form)
-        return render("accounts/check_email.html", email=form.email.data, reason="reset")
+        return render("accounts/check_email.html", email=form.email.data, reason="reset",
+                      minutes=services.RESET_MAX_AGE // 60)
     return _form_page("accounts/forgot_password.html", 422 if request.method == "POST" else 200, form=form)
 
 

@@ -50,6 +50,7 @@ def test_a_visitor_signs_up_through_the_mailed_link_and_lands_on_the_dashboard(
     assert mail.subject == "Finish creating your Thetapath account"
     assert mail.message["From"] == "Thetapath tests <tests@thetapath.test>"
     assert "Open University of Tests" in mail.body and "password" not in _link(mail, "/signup/")
+    assert "Ada" not in mail.body  # a stranger cannot put words of their own into someone's inbox
     link = _link(mail, "/signup/confirm/")
     page = client.get(link)
     assert page.status_code == 200 and b"ada@example.org" in page.data
@@ -236,7 +237,7 @@ def _signed_in(app: Flask, email: str, password: str = factories.PASSWORD) -> Fl
 
 
 def test_a_password_change_asks_the_current_one_and_ends_every_other_sign_in(
-    app: Flask, db_session: Session
+    app: Flask, db_session: Session, mailbox: Mailbox
 ) -> None:
     inst = factories.institution(db_session, name="Change College")
     user = factories.user(db_session, inst, email="change@example.org")
@@ -262,6 +263,9 @@ def test_a_password_change_asks_the_current_one_and_ends_every_other_sign_in(
     assert app.test_client().post("/login", data={"email": "change@example.org",
                                                   "password": factories.PASSWORD}).status_code == 422
     _signed_in(app, "change@example.org", new)
+    notice = mailbox.last("change@example.org")  # the owner hears of it, with the way back
+    assert notice.subject == "Your Thetapath password was changed"
+    assert _link(notice, "/password/forgot") == "/password/forgot" and new not in notice.body
 
 
 def test_the_password_page_needs_a_sign_in(client: FlaskClient) -> None:
