@@ -146,6 +146,20 @@ class ResultView:
 
 
 @dataclass(frozen=True)
+class PlacementFinding:
+    """What a placement test found for one competency, and what to do about it."""
+
+    title: str
+    mastery: str | None  # "mastered", "not_mastered" or None/"undecided"
+    score: int
+    low: int
+    high: int
+    advice: str
+    module_id: int | None = None
+    module_title: str | None = None
+
+
+@dataclass(frozen=True)
 class AttemptView:
     """One screen of an attempt."""
 
@@ -161,6 +175,7 @@ class AttemptView:
     feedback: FeedbackView | None = None
     result: ResultView | None = None
     review: tuple[ReviewItem, ...] = ()
+    placement: tuple[PlacementFinding, ...] = ()
     notice: str | None = None
     errors: tuple[str, ...] = field(default_factory=tuple)
 
@@ -472,6 +487,12 @@ def retake(session: Session, who: Principal, module: ModuleRow) -> RetakeDecisio
     return retake_allowed(_history(session, who, module_id=module.id), utcnow().timestamp(), policy)
 
 
+def retake_placement(session: Session, who: Principal, version: PackVersion) -> RetakeDecision:
+    """Whether the learner may start a new placement test of ``version`` now (the same policy)."""
+    return retake_allowed(_history(session, who, module_id=None, version_id=version.id),
+                          utcnow().timestamp(), content_of(session, version).retakes)
+
+
 def when(timestamp: float) -> str:
     """A moment as learners read it (UTC)."""
     return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y, %H:%M UTC")
@@ -526,8 +547,7 @@ def start_placement(session: Session, who: Principal, version_id: int) -> int:
     if active is not None:
         return active
     pack = content_of(session, version)
-    decision = retake_allowed(_history(session, who, module_id=None, version_id=version.id),
-                              utcnow().timestamp(), pack.retakes)
+    decision = retake_placement(session, who, version)
     if not decision.allowed:
         raise _refuse(decision, "placement test")
     cuts = {c.id: c.assessment.cut for c in pack.competencies}
@@ -614,8 +634,8 @@ def view(session: Session, who: Principal, attempt_id: int, *, notice: str | Non
                        module_title=ctx.title, answered=len(state.items), max_items=ctx.max_items,
                        kind=attempt.kind, version_id=ctx.version.id, notice=notice)
     if attempt.status is AttemptStatus.COMPLETED:
-        return replace(base, result=_result(session, who, attempt, ctx),
-                       review=_review(attempt, ctx))
+        return replace(base, result=_result(session, who, attempt, ctx), review=_review(attempt, ctx),
+                       placement=_placement_findings(session, attempt, ctx))
     assert state.pending is not None
     item = ctx.items[state.pending]
     to_go = ctx.policy.forecast(ctx.bank, state, ctx.max_items - state.n_scored)
@@ -627,11 +647,43 @@ def _result(session: Session, who: Principal, attempt: Attempt, ctx: _Context) -
     state = CatState.from_json(attempt.state)
     credit = CreditDecision.from_json(attempt.credit) if attempt.credit else None
     next_try = None
-    if not (credit and credit.credited) and ctx.module is not None:
+    if attempt.kind == "placement":
+        next_try = retake_note(retake_placement(session, who, ctx.version))
+    elif not (credit and credit.credited) and ctx.module is not None:
         next_try = retake_note(retake(session, who, ctx.module))
     return result_view(attempt.theta or 0.0, attempt.se or 1.0, ctx.cut, attempt.mastery,
                        state.n_scored, pilot=len(state.items) - state.n_scored, credit=credit,
                        next_try=next_try)
+
+
+_ADVICE = {
+    "mastered": "You already know this. Test out of {module} to have it recognised and skip it.",
+    "not_mastered": "Start here: {module} teaches it from the beginning.",
+    None: "Not clear yet from a few questions: {module} and its assessment will tell.",
+}
+
+
+def _placement_findings(session: Session, attempt: Attempt,
+                        ctx: _Context) -> tuple[PlacementFinding, ...]:
+    """A finished placement's evidence per competency, in the pack's path order, with advice."""
+    if attempt.kind != "placement":
+        return ()
+    records = {r.competency: r for r in session.scalars(
+        select(AbilityRecord).where(AbilityRecord.attempt_id == attempt.id))}
+    modules = {m.key: m for m in ctx.version.modules}
+    found = []
+    for c in ctx.pack.competencies:
+        record = records.get(c.id)
+        if record is None:
+            continue
+        module = next((modules[m.id] for m in ctx.pack.modules if c.id in m.competencies
+                       and m.id in modules), None)
+        shown = result_view(record.theta, record.se, record.cut, record.mastery, 0)
+        mastery = record.mastery if record.mastery in ("mastered", "not_mastered") else None
+        advice = _ADVICE[mastery].format(module=module.title if module else "its module")
+        found.append(PlacementFinding(c.title, mastery, shown.score, shown.low, shown.high, advice,
+                                      module.id if module else None, module.title if module else None))
+    return tuple(found)
 
 
 def _review(attempt: Attempt, ctx: _Context) -> tuple[ReviewItem, ...]:

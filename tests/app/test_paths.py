@@ -179,9 +179,25 @@ def test_placement_sets_a_starting_point_and_skips_what_is_known(
     assert max(by_competency.values()) < pack.evidence.min_items
     result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
     assert "Placement done." in result and "a test-out confirms it" in result
+    # what it found, per competency in words, with the module to go to
+    found = result[result.index("What we found"):result.index("</table>")]
+    for c in pack.competencies:
+        assert f'<th scope="row">{c.title}</th>' in found
+    assert found.count("<tr class=") == n and "Go to " in found
+    assert "Not clear yet" in found or "Start here" in found or "You already know this" in found
     catalogue = client.get("/learn/").data.decode()
-    assert "Take the placement test" not in catalogue
-    assert "status mastered" not in catalogue
+    assert "Take the placement test" not in catalogue and "status mastered" not in catalogue
+    assert f'href="/assess/attempts/{attempt_id}">see what it found</a>' in catalogue
+    # a retake follows the one retake policy: not at once after an attempt without credit...
+    assert "You can start a new attempt from" in result and "Take the placement test again" not in result
+    refused = client.post(f"/assess/packs/{version.id}/placement", follow_redirects=True)  # type: ignore[attr-defined]
+    assert b"Not yet:" in refused.data
+    # ...but once the wait is over
+    client.application.config["CLOCK_OFFSET_SECONDS"] = 2 * 86400
+    result = client.get(f"/assess/attempts/{attempt_id}").data.decode()
+    assert "Take the placement test again" in result
+    again = started(client, f"/assess/packs/{version.id}/placement")  # type: ignore[attr-defined]
+    assert again != attempt_id
 
 
 def test_a_daily_goal_the_learner_sets_and_nothing_punishes_a_break(

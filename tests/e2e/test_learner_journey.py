@@ -207,7 +207,7 @@ def test_sign_up_import_study_assess_resume(browser: Browser, live: LiveServer, 
     page.goto(f"{live.url}/learn/")
     page.get_by_role("link", name=first_module.title).click()
     page.get_by_role("link", name="Resume the assessment").click()
-    expect(page.locator("form.item p.muted").first).to_contain_text("Question 4")
+    expect(page.locator("form.item .progress")).to_contain_text("Question 4")
     take_until_done(page, live, "sam@example.org", 40)
     expect(page.locator("svg.band")).to_be_visible()
     expect(page.locator(".result")).to_contain_text("Most likely it lies between")

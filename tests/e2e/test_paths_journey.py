@@ -21,16 +21,27 @@ def test_placement_sets_a_starting_point(browser: Browser, live: LiveServer) -> 
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
     page.get_by_role("button", name="Take the placement test").click()
     assert axe_violations(page) == []
+    # progress without a promised length: a bar and "about N more", from the stopping rule
+    expect(page.locator(".progress progress")).to_be_visible()
+    expect(page.locator(".progress label")).to_contain_text("more after this one")
+    shot(page, "placement-question")
     take_until_done(page, live, "instructor@example.org", 40, right=lambda _: True)
     expect(page.locator(".result")).to_contain_text("Placement done.")
     # a few questions per competency set a starting point; a test-out is what confirms mastery
     expect(page.locator(".result")).to_contain_text("a test-out confirms it")
+    # what it found, per competency, in words
+    found = page.locator("table.placement")
+    expect(found.locator("tbody tr")).to_have_count(len(PACK.competencies))
+    for c in PACK.competencies:
+        expect(found).to_contain_text(c.title)
+    assert axe_violations(page) == []
     shot(page, "placement-result")
     page.get_by_role("link", name="See where you stand and what to study next").click()
     expect(page.locator("svg.map")).to_be_visible()
     page.get_by_role("navigation", name="Account").get_by_role("link", name="Catalogue").click()
     expect(page.locator(".status.mastered")).to_have_count(0)
     expect(page.get_by_role("button", name="Take the placement test")).to_have_count(0)
+    expect(page.get_by_role("link", name="see what it found")).to_be_visible()
     shot(page, "catalogue-after-placement")
     ctx.close()
 
