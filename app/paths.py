@@ -199,6 +199,23 @@ def _explain(title: str, mastery: str, score: int, low: int, high: int, source: 
             f"last {_SOURCE_WORDS.get(source, source)}.")
 
 
+def _built_on(c: str, titles: dict[str, str], inputs: PathInputs, mastered: set[str]) -> str:
+    """Why a competency can be "not yet" while one that builds on it is mastered, in words.
+
+    Each competency is judged on its own evidence; the path does not infer one from another, so the
+    learner is told what the mismatch most likely means and how to settle it.
+    """
+    if c in mastered:
+        return ""
+    above = [d for d in inputs.graph.descendants(c) if d in mastered]
+    if not above:
+        return ""
+    verb = "builds" if len(above) == 1 else "build"
+    return (f" You have mastered {' and '.join(titles[d] for d in above)}, which {verb} on {titles[c]}, so "
+            f"you probably know more of {titles[c]} than this estimate shows: each competency is "
+            f"judged on its own questions. A test-out of its module would settle it.")
+
+
 def standing(session: Session, who: Principal, version: PackVersion) -> Standing:
     """Everything on the learner's competency dashboard for a pack version."""
     from app.assess.services import result_view
@@ -229,6 +246,7 @@ def standing(session: Session, who: Principal, version: PackVersion) -> Standing
     edges = tuple(MapEdge(pos[p][0] + _BOX_W, pos[p][1] + _BOX_H / 2, pos[c][0], pos[c][1] + _BOX_H / 2)
                   for c in inputs.graph.order for p in pack.competency(c).prerequisites)
     standings = []
+    mastered = {c for c in inputs.graph.order if inputs.model.mastered(c)}
     for c in inputs.graph.order:
         v = views[c]
         cut = inputs.cuts[c]
@@ -240,10 +258,9 @@ def standing(session: Session, who: Principal, version: PackVersion) -> Standing
         standings.append(CompetencyStanding(
             c, titles[c], v.mastery if v.source != "prior" else "unknown", shown.score, shown.low,
             shown.high, shown.cut, _explain(titles[c], v.mastery, shown.score, shown.low, shown.high,
-                                            v.source),
+                                            v.source) + _built_on(c, titles, inputs, mastered),
             v.source, v.review_due, _day(v.review_due_at) if v.review_due_at else None, history,
             first_module.get(c)))
-    mastered = {c for c in inputs.graph.order if inputs.model.mastered(c)}
     credentials = _credentials(pack, mastered, titles)
     width = 20 + (max(depth.values(), default=0) + 1) * _COL_W
     height = 20 + max(rows.values(), default=1) * _ROW_H

@@ -244,3 +244,27 @@ def test_the_home_page_names_competencies_by_title_in_path_order(
     assert titles[0] in table and titles[1] in table
     assert table.index(titles[0]) < table.index(titles[1])  # prerequisites first, not by date or id
     assert f"<td>{pack.modules[0].competencies[0]}</td>" not in table  # no raw ids
+
+
+def test_a_prerequisite_not_yet_shown_below_a_mastered_competency_is_explained_in_words(
+    client: FlaskClient, db_session: Session, world: dict[str, object]  # noqa: F811
+) -> None:
+    pack = world["pack"]
+    version = world["version"]
+    assert isinstance(pack, ContentPack)
+    sign_in(client, "flow-learner@example.org")
+    rows = {m.key: m for m in db_session.scalars(select(ModuleRow).where(
+        ModuleRow.pack_version_id == version.id))}  # type: ignore[attr-defined]
+    later = next(m for m in reversed(pack.modules) if pack.competency(m.competencies[0]).prerequisites)
+    top = pack.competency(later.competencies[0])
+    take(client, db_session, started(client, f"/assess/modules/{rows[later.id].id}/testout"), pack,
+         right=True)
+    page = client.get(f"/learn/packs/{version.id}/standing").data.decode()  # type: ignore[attr-defined]
+    below = pack.competency(top.prerequisites[0])
+    section = page[page.index(f"<h3>{below.title} "):]
+    section = section[:section.index("</article>")]
+    assert "no evidence yet" in section
+    assert f"You have mastered {top.title}, which builds on {below.title}" in section
+    assert "A test-out of its module would settle it." in section
+    mine = page[page.index(f"<h3>{top.title} "):]
+    assert "which builds on" not in mine[:mine.index("</article>")]  # only below, never on the mastered one
