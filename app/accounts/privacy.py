@@ -208,6 +208,7 @@ class _Packs:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._versions: dict[int, PackVersion | None] = {}
+        self._items: dict[int, dict[str, Item]] = {}
 
     def version(self, version_id: int | None) -> PackVersion | None:
         if version_id is None:
@@ -221,8 +222,12 @@ class _Packs:
         return content_of(self.session, version) if version is not None else None
 
     def item(self, version_id: int | None, item_id: str) -> Item | None:
-        pack = self.content(version_id)
-        return next((i for i in pack.items if i.id == item_id), None) if pack is not None else None
+        if version_id is None:
+            return None
+        if version_id not in self._items:
+            pack = self.content(version_id)
+            self._items[version_id] = {i.id: i for i in pack.items} if pack is not None else {}
+        return self._items[version_id].get(item_id)
 
     def competency_title(self, version_id: int | None, competency: str) -> str:
         pack = self.content(version_id)

@@ -171,6 +171,8 @@ def delete() -> ResponseReturnValue:
             logout_user()
             flash("Your account is deleted and you are signed out. Your name and e-mail address are "
                   "gone; you can sign up again with the same address at any time.", "success")
-            return redirect(url_for("home.index"), code=303)
+            response = redirect(url_for("home.index"), code=303)
+            response.delete_cookie(DEVICE_COOKIE)  # this browser no longer recognises the account
+            return response
     status = 422 if form.is_submitted() else 200
     return render("accounts/profile_delete.html", form=form), status

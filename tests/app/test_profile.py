@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts import privacy
+from app.accounts.services import DEVICE_COOKIE
 from app.models import (
     AbilityRecord,
     Attempt,
@@ -361,8 +362,10 @@ def test_deleting_the_account_removes_the_person_and_keeps_the_statistics(
     assert r.status_code == 422 and b"not your current password" in r.data
     assert user_by_email(db_session, LEARNER) is not None
 
+    assert client.get_cookie(DEVICE_COOKIE) is not None  # a recognised browser
     r = client.post("/account/delete", data={"password": factories.PASSWORD}, follow_redirects=True)
     assert r.status_code == 200 and b"Your account is deleted and you are signed out" in r.data
+    assert client.get_cookie(DEVICE_COOKIE) is None  # it no longer keeps a trace of the account
     assert b"Learn at your own pace" in r.data  # the visitors' page
 
     db_session.expire_all()
