@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.models import ModuleRow
 from content import ContentPack
-from tests.app.test_learning_flow import started, world  # noqa: F401
-from tests.app.test_paths import sign_in, take
+from tests.app.test_learning_flow import sign_in, started, world  # noqa: F401
+from tests.app.test_paths import take
 
 # the demo pack teaches statistics, so "standard error" or "prior" can be its own words; these cannot
 ENGINE_WORDS = re.compile(r"\b(theta|θ̂|logits?|EAP|MAP|WLE|stop_reason|not_mastered|undecided|"
