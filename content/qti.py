@@ -332,10 +332,13 @@ def _parse_xml(data: bytes) -> _Node | _Refused:
             reason += f" {name.group().decode()}" if name else ""
         hint = ("XML defines only &amp; &lt; &gt; &quot; &apos;: write other characters as themselves "
                 "or as numeric references (&#160; for &nbsp;)" if reason.startswith("undefined entity")
-                else "correct the XML there (an unclosed or mismatched tag, a bare '&' or '<'), or "
-                     "export the item again")
+                else "correct the XML there (an unclosed or mismatched tag, a bare '&' or '<', a "
+                     "character the file's encoding lacks), or export the item again")
         return _Refused(f"is not well-formed XML ({reason}, column {column + 1})", hint, line or None,
                         column + 1)
+    except LookupError as exc:
+        return _Refused(f"declares an encoding that is not known ({exc})",
+                        'save the file as UTF-8 and declare encoding="UTF-8"', here())
     except (ValueError, UnicodeError) as exc:
         return _Refused(f"is not well-formed XML ({exc})",
                         "save the file as UTF-8, or in the encoding its XML declaration names")

@@ -139,9 +139,9 @@ def messages(result: QtiImport) -> list[str]:
 
 def line_in(path: Path, needle: str) -> int:
     """The 1-based line of the first ``needle`` in the file (so the tests don't hard-code lines)."""
-    text = path.read_text(encoding="utf-8")
-    assert needle in text, f"{needle!r} not in {path.name}"
-    return text[: text.index(needle)].count("\n") + 1
+    data = path.read_bytes()
+    assert needle.encode() in data, f"{needle!r} not in {path.name}"
+    return data[: data.index(needle.encode())].count(b"\n") + 1
 
 
 def folder_files(folder: Path, prefix: str = "") -> dict[str, bytes | str]:
@@ -760,6 +760,10 @@ REFUSALS = {
                              "(textEntryInteraction (<qti-text-entry-interaction>), textEntryInteraction "
                              "(<qti-text-entry-interaction>)); a Thetapath item has one",
                              "split the item into one item per interaction"),
+    "unknown-encoding.xml": ("<?xml", "the file declares an encoding that is not known (unknown encoding: "
+                             "x-thetapath-unknown)", 'declare encoding="UTF-8"'),
+    "wrong-encoding.xml": ("<p>Caf", "the file is not well-formed XML (not well-formed (invalid token), "
+                           "column 11)", "a character the file's encoding lacks"),
     "undefined-entity.xml": ("&nbsp;", "the file is not well-formed XML (undefined entity &nbsp;, column 12)",
                              "&#160; for &nbsp;"),
 }
