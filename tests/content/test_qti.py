@@ -844,7 +844,8 @@ def test_identifiers_are_normalised_and_collisions_reported(tmp_path: Path) -> N
     "http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct",
     "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/match_correct.xml",
     "https://www.imsglobal.org/question/qti_v3p0/rptemplates/match_correct.xml",
-    "match_correct"])
+    "match_correct", "http://www.imsglobal.org/question/qti_v2p1/rptemplates/map_response_point",
+    "http://www.imsglobal.org/profile/cc/ccv1p3/qti/CC2_match", "CC2_match_basic.xml", "CC2_map_response"])
 def test_templates_are_known_by_their_last_segment(template: str) -> None:
     xml = qti3_item(choice_body(), declarations=CHOICE_DECL,
                     processing=f'<qti-response-processing template="{template}"/>')
@@ -862,6 +863,46 @@ def test_unknown_templates_and_custom_processing_warn() -> None:
         '</qti-response-processing>')).encode())
     assert "custom response processing" in custom.warnings[0].message
     assert custom.items[0].key == "B"
+
+
+def test_a_key_can_come_from_the_mapping_alone() -> None:
+    def item(cardinality: str, base_type: str, entries: str, body: str) -> Item:
+        decl = (f'<qti-response-declaration identifier="RESPONSE" cardinality="{cardinality}" '
+                f'base-type="{base_type}"><qti-mapping default-value="0">{entries}</qti-mapping>'
+                '</qti-response-declaration>')
+        result = read_qti(qti3_item(body, declarations=decl, processing=(
+            '<qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/'
+            'map_response.xml"/>')).encode())
+        assert not result.errors, messages(result)
+        [converted] = result.items
+        return converted
+
+    choices = ('<qti-choice-interaction response-identifier="RESPONSE" max-choices="{n}">'
+               '<qti-simple-choice identifier="A">a</qti-simple-choice><qti-simple-choice identifier="B">b'
+               '</qti-simple-choice><qti-simple-choice identifier="C">c</qti-simple-choice>'
+               '</qti-choice-interaction>')
+    entries = ('<qti-map-entry map-key="A" mapped-value="0.5"/><qti-map-entry map-key="B" mapped-value="1"/>'
+               '<qti-map-entry map-key="C" mapped-value="-1"/>')
+    assert item("single", "identifier", entries, choices.format(n=1)).key == "B"  # the best one
+    multiple = item("multiple", "identifier", entries, choices.format(n=3))
+    assert (multiple.key, multiple.scoring) == (("A", "B"), "partial")  # every positive one
+    text = item("single", "string", '<qti-map-entry map-key="median" mapped-value="1"/>'
+                '<qti-map-entry map-key="Median" mapped-value="1" case-sensitive="true"/>',
+                '<p>The middle value: <qti-text-entry-interaction response-identifier="RESPONSE"/></p>')
+    assert (text.accepted, text.case_sensitive) == (("median", "Median"), True)  # one entry says so
+
+
+def test_option_identifiers_are_kept_where_they_can_be_and_made_safe_where_not() -> None:
+    body = ('<qti-choice-interaction response-identifier="RESPONSE" max-choices="0">'
+            + "".join(f'<qti-simple-choice identifier="{ident}">{n}</qti-simple-choice>'
+                      for n, ident in enumerate(["_x", "1.5", "a/b", "a_b", "Z"]))
+            + "</qti-choice-interaction>")
+    decl = ('<qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">'
+            "<qti-correct-response><qti-value>a/b</qti-value><qti-value>a_b</qti-value>"
+            "<qti-value>_x</qti-value></qti-correct-response></qti-response-declaration>")
+    [item] = read_qti(qti3_item(body, declarations=decl).encode()).items
+    assert [o.id for o in item.options] == ["o_x", "1.5", "a_b", "a_b-2", "Z"]
+    assert item.key == ("o_x", "a_b", "a_b-2")
 
 
 def test_numeric_text_entry_with_absolute_tolerance() -> None:
