@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from .archive import DEFAULT_LIMITS, Limits
 from .errors import InvalidAnswer, PackError, PackInvalid, PackIssue, PackUnreadable
-from .io import CheckResult, canonical_files, check_pack, content_hash, export_pack, load_pack
+from .io import CheckResult, canonical_files, check_pack, export_pack, load_pack
 from .itemtypes import ITEM_TYPES, get_type, score
 from .model import (
     AssessmentSettings,
@@ -47,6 +47,7 @@ from .model import (
     Item,
     Lesson,
     Module,
+    content_hash,
 )
 from .qti import QtiImport, pack_from_qti, read_qti
 from .render import render_markdown

@@ -3,20 +3,18 @@
 :func:`load_pack` is atomic: it returns a frozen :class:`~content.model.ContentPack` or raises
 :class:`~content.errors.PackInvalid` with every issue (or :class:`~content.errors.PackUnreadable` when
 the input is not a pack at all). :func:`export_pack` writes a pack in canonical form, to a folder or a
-``.zip``; reading the export back gives an equal ``ContentPack``. :func:`content_hash` is a sha256 over
-the canonical content (not its formatting), stable across export and import.
+``.zip``; reading the export back gives an equal ``ContentPack``. The pack's identity, a sha256 over
+its canonical content (not its formatting), is :func:`content.model.content_hash`, beside the
+dataclasses it walks; it is stable across export and import.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -32,7 +30,6 @@ __all__ = [
     "Source",
     "canonical_files",
     "check_pack",
-    "content_hash",
     "export_pack",
     "load_pack",
 ]
@@ -40,12 +37,6 @@ __all__ = [
 Source = str | os.PathLike[str] | bytes | BinaryIO
 """A pack folder or zip file path, zip bytes, or a binary stream of a zip (an upload)."""
 
-_HASH_VERSION = "thetapath-pack-1"
-_LATER_FIELDS = frozenset({"Item.shuffle", "Module.feedback", "ContentPack.evidence",
-                           "ContentPack.retakes"})
-"""Model fields (``Class.field``) added after the hash format was fixed: left out of the hash while
-they hold their dataclass default, so that a pack that does not use them keeps the hash it always had.
-A field added to the model later belongs here too."""
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
@@ -263,40 +254,6 @@ def canonical_files(pack: ContentPack) -> dict[str, bytes]:
     if pack.readme is not None:
         files["README.md"] = pack.readme.encode("utf-8")
     return dict(sorted(files.items()))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return {"sha256": hashlib.sha256(value).hexdigest()}
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if hasattr(value, "__slots__") and hasattr(value, "__dataclass_fields__"):
-        return {spec.name: _jsonable(getattr(value, spec.name)) for spec in fields(value)
-                if spec.name != "html" and not _at_later_default(value, spec.name)}
-    return value
-
-
-def _at_later_default(value: Any, name: str) -> bool:
-    if f"{type(value).__name__}.{name}" not in _LATER_FIELDS:
-        return False
-    spec = value.__dataclass_fields__[name]
-    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
-    return bool(getattr(value, name) == default)
-
-
-def content_hash(pack: ContentPack) -> str:
-    """Return the sha256 (hex) of the pack's content: equal packs have equal hashes, whatever the layout.
-
-    Rendered lesson HTML is left out (it is derived from the Markdown), so upgrading the renderer does
-    not change a pack's identity; so are fields added to the model later (:data:`_LATER_FIELDS`) while
-    they hold their default (``shuffle: true``, ``feedback: end``, the default ``evidence`` and
-    ``retakes``), so a pack that does not use them keeps its hash.
-    """
-    canonical = json.dumps([_HASH_VERSION, _jsonable(pack)], sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------- export

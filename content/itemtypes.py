@@ -1,10 +1,11 @@
 """The item-type registry: for each ``type``, the schema of its answer fields and its scorer.
 
 Each :class:`ItemType` knows which keys an item of its type may carry, reads and checks them (reporting
-issues with file and line through a :class:`~content.parse.Checker`), says the item's maximum score and
-scores a learner's answer server-side. Scorers are pure and total: a well-shaped answer always gets an
-``int`` in ``0..max_score``; an answer of the wrong shape (a list where one option id is expected)
-raises :class:`~content.errors.InvalidAnswer`.
+issues with file and line through a :class:`~content.parse.Checker`) and scores a learner's answer
+server-side. Scorers are pure and total: a well-shaped answer always gets an ``int`` in
+``0..item.max_score`` (:attr:`content.model.Item.max_score`, which follows from the item's own
+data); an answer of the wrong shape (a list where one option id is expected) raises
+:class:`~content.errors.InvalidAnswer`.
 
 Answers, as the web app passes them:
 
@@ -55,7 +56,7 @@ _PROBE_SECONDS = 0.05
 
 
 class ItemType:
-    """One item type: answer fields, schema check, maximum score and scorer."""
+    """One item type: answer fields, schema check and scorer."""
 
     name: ClassVar[str] = ""
     fields: ClassVar[tuple[str, ...]] = ()
@@ -66,12 +67,8 @@ class ItemType:
         """Check this type's answer fields; return the ones that are valid as Item keyword arguments."""
         raise NotImplementedError
 
-    def max_score(self, item: Item) -> int:
-        """Return the highest score an answer can get."""
-        return 1
-
     def score(self, item: Item, answer: object) -> int:
-        """Score one answer: an int in ``0..max_score``."""
+        """Score one answer: an int in ``0..item.max_score``."""
         raise NotImplementedError
 
 
@@ -308,12 +305,6 @@ class MultipleChoice(ItemType):
             out["key"] = tuple(o.id for o in out["options"] if o.id in out["key"])  # option order
         return out
 
-    def max_score(self, item: Item) -> int:
-        """Return 1, or the number of keyed options with partial credit."""
-        if item.scoring != "partial":
-            return 1
-        return len(item.key) if isinstance(item.key, tuple) else 1
-
     def score(self, item: Item, answer: object) -> int:
         """Score the chosen set: all-or-nothing, or keyed options chosen minus others chosen, at least 0."""
         chosen = set(_ids(answer, self.name))
@@ -432,10 +423,6 @@ class Ordering(ItemType):
         """Check options and a key that orders every one of them."""
         return _options_key_scoring(fields, chk, item, ordered=True)
 
-    def max_score(self, item: Item) -> int:
-        """Return 1, or the number of neighbouring pairs in the key with partial credit."""
-        return len(item.options) - 1 if item.scoring == "partial" else 1
-
     def score(self, item: Item, answer: object) -> int:
         """Score an order: exact, or per pair of the key's neighbours placed in the right order."""
         given = _ids(answer, self.name)
@@ -497,10 +484,6 @@ class Matching(ItemType):
             out["key"] = tuple((s, pairs[s]) for s in source_ids)
         return out
 
-    def max_score(self, item: Item) -> int:
-        """Return 1, or the number of sources with partial credit."""
-        return len(item.sources) if item.scoring == "partial" else 1
-
     def score(self, item: Item, answer: object) -> int:
         """Score a mapping of source ids to target ids."""
         if not isinstance(answer, Mapping):
@@ -525,10 +508,6 @@ class Reflection(ItemType):
              limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
         """Accept the item: reflection has no answer fields."""
         return {}
-
-    def max_score(self, item: Item) -> int:
-        """Return 0: reflections are not scored."""
-        return 0
 
     def score(self, item: Item, answer: object) -> int:
         """Return 0 for any answer."""

@@ -7,7 +7,11 @@ of pairs, so that two packs compare equal exactly when their content is equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 from adaptive import ItemParameters
 from adaptive.integrity import EvidenceRules, RetakePolicy
@@ -29,6 +33,7 @@ __all__ = [
     "Key",
     "Lesson",
     "Module",
+    "content_hash",
 ]
 
 LEVEL_DIFFICULTY: dict[str, float] = {"easy": -1.0, "medium": 0.0, "hard": 1.0}
@@ -173,10 +178,22 @@ class Item:
 
     @property
     def max_score(self) -> int:
-        """Highest score the item's scorer can give (0 for unscored types)."""
-        from .itemtypes import get_type  # the registry imports this module
+        """Highest score the item's scorer can give (0 for unscored types).
 
-        return get_type(self.type).max_score(self)
+        It follows from the item's own data (its type, scoring and key), so it lives here rather than
+        in the item-type registry, which reads and scores answers and imports this module.
+        """
+        if self.type == "reflection":
+            return 0
+        if self.scoring != "partial":
+            return 1
+        if self.type == "multiple_choice":  # one point per keyed option
+            return len(self.key) if isinstance(self.key, tuple) else 1
+        if self.type == "ordering":  # one point per neighbouring pair of the key
+            return len(self.options) - 1
+        if self.type == "matching":  # one point per source
+            return len(self.sources)
+        return 1
 
     def parameters(self) -> ItemParameters:
         """Return engine parameters: the calibrated ones, or the provisional ones of a pilot item.
@@ -268,8 +285,6 @@ class ContentPack:
     @property
     def content_hash(self) -> str:
         """Return the sha256 (hex) of the pack's canonical form; equal content, equal hash."""
-        from .io import content_hash  # io imports this module
-
         return content_hash(self)
 
     def competency(self, competency_id: str) -> Competency:
@@ -289,3 +304,47 @@ class ContentPack:
     def items_for(self, competency_id: str) -> tuple[Item, ...]:
         """Return the items that measure one competency, in pack order."""
         return tuple(item for item in self.items if item.competency == competency_id)
+
+
+# ---------------------------------------------------------------------------------------- identity
+_HASH_VERSION = "thetapath-pack-1"
+_LATER_FIELDS = frozenset({"Item.shuffle", "Module.feedback", "ContentPack.evidence",
+                           "ContentPack.retakes"})
+"""Model fields (``Class.field``) added after the hash format was fixed: left out of the hash while
+they hold their dataclass default, so that a pack that does not use them keeps the hash it always had.
+A field added to the model later belongs here too."""
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "__slots__") and hasattr(value, "__dataclass_fields__"):
+        return {spec.name: _jsonable(getattr(value, spec.name)) for spec in fields(value)
+                if spec.name != "html" and not _at_later_default(value, spec.name)}
+    return value
+
+
+def _at_later_default(value: Any, name: str) -> bool:
+    if f"{type(value).__name__}.{name}" not in _LATER_FIELDS:
+        return False
+    spec = value.__dataclass_fields__[name]
+    default = spec.default_factory() if spec.default_factory is not MISSING else spec.default
+    return bool(getattr(value, name) == default)
+
+
+def content_hash(pack: ContentPack) -> str:
+    """Return the sha256 (hex) of the pack's content: equal packs have equal hashes, whatever the layout.
+
+    Rendered lesson HTML is left out (it is derived from the Markdown), so upgrading the renderer does
+    not change a pack's identity; so are fields added to the model later (:data:`_LATER_FIELDS`) while
+    they hold their default (``shuffle: true``, ``feedback: end``, the default ``evidence`` and
+    ``retakes``), so a pack that does not use them keeps its hash. It is the model's own identity
+    (walking these dataclasses), so it lives beside them; :mod:`content.io` writes the canonical files.
+    """
+    canonical = json.dumps([_HASH_VERSION, _jsonable(pack)], sort_keys=True, ensure_ascii=False,
+                           separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -31,7 +31,7 @@ from adaptive.irt import DICHOTOMOUS, MODELS, POLYTOMOUS
 
 from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative
 from .errors import ERROR, WARNING, PackIssue
-from .itemtypes import ITEM_TYPES, get_type
+from .itemtypes import ITEM_TYPES
 from .model import (
     LEVEL_DIFFICULTY,
     AssessmentSettings,
@@ -773,7 +773,7 @@ class _Validator:
         fields = chk.mapping(node, "irt", optional=("model", "a", "b", "c", "thresholds"))
         if fields is None:
             return None
-        max_score = get_type(item.type).max_score(item)
+        max_score = item.max_score
         if max_score == 0:
             chk.error(node, f"a {item.type} item is never scored, so it has no IRT parameters",
                       "remove 'irt'")
