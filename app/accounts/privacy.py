@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from app.accounts import throttle
-from app.accounts.services import MAIL_ADDRESS, MAIL_RECIPIENT, normalise_email, verify_password
+from app.accounts.services import check_mail_budget, normalise_email, verify_password
 from app.accounts.tokens import fingerprint, make_token, read_token, require_fingerprint
 from app.assess.services import result_view
 from app.db import utcnow
@@ -135,12 +134,7 @@ def request_email_change(session: Session, user: User, new_email: str, password:
         msg = "That e-mail address cannot be used for this account. Please choose another one."
         raise ProfileError(msg, "email")
     # the same budget as every mail with a link, so the form cannot be used to flood an address
-    throttle.check(session, MAIL_ADDRESS, client.address,
-                   "Too many e-mails were asked for from your network. Please try again in {wait}.")
-    throttle.check(session, MAIL_RECIPIENT, new_email,
-                   "Several e-mails were sent to that address in the last hour. Please check its inbox "
-                   "(and spam folder), or try again in {wait}.")
-    throttle.record(session, (MAIL_ADDRESS, client.address), (MAIL_RECIPIENT, new_email))
+    check_mail_budget(session, new_email, client.address)
     token = make_token(_PURPOSE, {"uid": user.id, "email": new_email, "fp": fingerprint(_state(user))})
     hours = EMAIL_CHANGE_MAX_AGE // 3600
     # the notice first: if it cannot be sent, no link exists that the owner was not told about

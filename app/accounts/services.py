@@ -214,7 +214,7 @@ def sign_in(session: Session, email: str, password: str, *, address: str,
 
 
 # ------------------------------------------------------------------------------ mail with links
-def _check_mail_budget(session: Session, email: str, address: str) -> None:
+def check_mail_budget(session: Session, email: str, address: str) -> None:
     """Refuse (``Throttled``) when too many mails were asked for; else count this one (one commit)."""
     throttle.check(session, MAIL_ADDRESS, address, _TOO_MANY_MAILS_FROM)
     throttle.check(session, MAIL_RECIPIENT, email, _TOO_MANY_MAILS_TO)
@@ -235,7 +235,7 @@ def request_sign_up(session: Session, *, name: str, email: str, institution_id: 
         msg = "That institution does not take sign-ups here. Ask it for an invitation."
         raise AccountError(msg)
     email = normalise_email(email)
-    _check_mail_budget(session, email, address)
+    check_mail_budget(session, email, address)
     if _user_by_email(session, email) is not None:
         send_mail(email, "Someone tried to create a Thetapath account with your address", (
             "Someone, perhaps you, tried to create a Thetapath account with this e-mail address.\n\n"
@@ -334,7 +334,7 @@ def request_password_reset(session: Session, email: str, *, address: str) -> Non
     reason. Raises ``Throttled`` when too many mails were asked for (counted for any address).
     """
     email = normalise_email(email)
-    _check_mail_budget(session, email, address)
+    check_mail_budget(session, email, address)
     user = _user_by_email(session, email)
     if user is None:
         log.info("Password reset asked for an address with no account")
