@@ -188,8 +188,8 @@ def test_sign_out_everywhere_ends_every_sign_in_of_that_user_only(
     for client, email in ((phone, "many@example.org"), (laptop, "many@example.org"),
                           (someone, "other@example.org")):
         client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    page = laptop.get("/").data.decode()
-    assert "Sign out everywhere" in page
+    page = laptop.get("/account").data.decode()
+    assert '<button type="submit"' in page and "Sign out everywhere</button>" in page
     r = laptop.post("/logout/everywhere", follow_redirects=True)
     assert b"signed out everywhere (2 sign-ins ended)" in r.data
     assert phone.get("/learn/").status_code == 302 and laptop.get("/learn/").status_code == 302
