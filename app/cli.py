@@ -166,6 +166,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     from app import create_app, db
     from app.demo import ensure_demo
     from app.migrate import upgrade
+    from app.packstore import PackConflict
 
     # plain http on the loopback interface: cookies cannot be "secure" here
     app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
@@ -174,7 +175,14 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     with engine.begin() as conn:
         upgrade(conn)
     with app.app_context():
-        inst, accounts = ensure_demo(db.session())
+        try:
+            inst, accounts = ensure_demo(db.session())
+        except PackConflict as err:
+            # an older checkout's demo pack under the same version: keep it, and say how to refresh
+            db.session().rollback()
+            click.echo(f"Note: {err}. The demo goes on with the pack it already has; to see the "
+                       f"bundled one, stop the demo and delete {engine.url.database}.", err=True)
+            inst, accounts = ensure_demo(db.session(), with_pack=False)
         name = inst.name
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Institution: {name} (open sign-up), with the demo content pack")

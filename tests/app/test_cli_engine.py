@@ -309,6 +309,14 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         assert conn.execute(text("select count(*) from pack_version")).scalar() == 1
         assert conn.execute(text("select count(*) from pack_module")).scalar() == 7
+        # a demo database from an older checkout: same pack version, other content
+        conn.execute(text("update pack_version set content_hash = 'from-an-older-checkout'"))
+        conn.commit()
+    stale = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
+    assert stale.exit_code == 0, stale.output
+    assert "already imported with different content" in stale.stderr
+    assert "delete" in stale.stderr and "demo.sqlite" in stale.stderr
+    assert "learner@example.org" in stale.stdout  # the demo goes on with what it has
 
 
 def test_user_create(tmp_path: Path) -> None:
