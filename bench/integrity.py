@@ -8,7 +8,7 @@ Run from the repository root::
 
 Every attempt runs the engine's own policies on the bundled demo pack, exactly as the app runs them:
 
-* **test-out** (``app.paths.TESTOUT`` with the pack's evidence rules), per competency;
+* **test-out** (``app.pathing.services.TESTOUT`` with the pack's evidence rules), per competency;
 * **module assessment** (:func:`content.policy.assessment_policy` of the pack's settings), per
   competency;
 * **placement** (:func:`adaptive.pathing.placement_policy` over the whole pack).

@@ -46,7 +46,7 @@ from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
 from app.packstore import content_of, lesson_html, markdown, module_bank, pack_bank
-from app.paths import PLACEMENT, REVIEW, TESTOUT, learner_model
+from app.pathing.services import PLACEMENT, REVIEW, TESTOUT, learner_model
 from content import ContentPack, InvalidAnswer, Item, score
 from content.policy import assessment_policy
 from content.presentation import option_order

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
 from app.packstore import content_of, lesson_html, markdown, module_bank
-from app.paths import PLACEMENT, TESTOUT, path_view
+from app.pathing.services import PLACEMENT, TESTOUT, path_view
 from content import Asset
 from content.policy import assessment_policy
 

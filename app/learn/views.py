@@ -6,9 +6,10 @@ from flask import Blueprint, Response, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
-from app import db, paths
+from app import db
 from app.authz import principal, scoped
 from app.learn import services
+from app.learn.standing import standing_page
 from app.models import PackVersion
 from app.web.htmx import render
 
@@ -45,7 +46,7 @@ def standing(version_id: int) -> ResponseReturnValue:
     who = principal()
     session = db.session()
     version = scoped(session, PackVersion, version_id, who)
-    return render("learn/standing.html", s=paths.standing(session, who, version))
+    return render("learn/standing.html", s=standing_page(session, who, version))
 
 
 @bp.route("/assets/<int:version_id>/<path:path>")

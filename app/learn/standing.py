@@ -1,7 +1,7 @@
-"""Adaptive learning paths in the app: the learner model from stored evidence, recommendations.
+"""Where you stand: the learner's competency map, estimates, history, path, reviews and credentials.
 
-Every recommendation a learner is shown is stored with all its inputs (``path_decision``), so it can
-be replayed exactly with ``adaptive.pathing.replay_decision``.
+It reads the learner model and path of :mod:`app.pathing.services` and words each estimate as the
+assessment's result does (:func:`app.assess.services.result_view`), so it sits above both.
 """
 
 from __future__ import annotations
@@ -9,104 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive.pathing import (
-    CompetencyGraph,
-    Evidence,
-    LearnerModel,
-    ModuleSpec,
-    PathInputs,
-    PlacementSettings,
-    Recommendation,
-    ReviewSettings,
-    TestOutSettings,
-    dashboard,
-    decide,
-)
+from adaptive.pathing import PathInputs, dashboard
+from app.assess.services import result_view
 from app.authz import Principal
-from app.db import utcnow
-from app.models import AbilityRecord, PackVersion, PathDecisionRecord
+from app.models import PackVersion
 from app.packstore import content_of
+from app.pathing.services import SOURCE_WORDS, path_inputs
 from content import ContentPack
 
-PLACEMENT = PlacementSettings()
-"""Placement: 2 to 4 questions per competency, content balanced; it sets starting points."""
 
-REVIEW = ReviewSettings()
-"""Spaced review: the SE inflates towards 1 logit with a 30-day half-life (see adaptive.pathing)."""
-
-TESTOUT = TestOutSettings()
-"""Test-out: stop when the 95 % interval excludes the competency's cut, at most 20 items; how many items
-a credited decision needs and how often a learner may retry come from the pack (``evidence`` and
-``retakes``, :mod:`adaptive.integrity`)."""
-
-
-@dataclass(frozen=True)
-class PathView:
-    """What the catalogue shows of a pack's path for one learner."""
-
-    recommended: Recommendation | None
-    by_module: dict[str, Recommendation]
-    mastered: frozenset[str]
-    has_evidence: bool
-    skip_reasons: dict[str, str]  # module id -> why it can be skipped
-
-
-def learner_model(session: Session, who: Principal, version: PackVersion) -> LearnerModel:
-    """The learner's evidence for this pack version's competencies, oldest first."""
-    records = session.scalars(select(AbilityRecord).where(
-        AbilityRecord.user_id == who.user_id, AbilityRecord.institution_id == who.institution_id,
-        AbilityRecord.pack_version_id == version.id).order_by(AbilityRecord.id))
-    return LearnerModel().record(*(
-        Evidence(competency=r.competency, theta=r.theta, se=r.se, mastery=r.mastery or "undecided",
-                 time=r.created_at.timestamp(), source=r.source, cut=r.cut, items=tuple(r.items),
-                 pack_version=version.version)
-        for r in records))
-
-
-def path_inputs(session: Session, who: Principal, version: PackVersion) -> PathInputs:
-    """Everything a path decision for this learner and pack version depends on, as of now."""
-    pack = content_of(session, version)
-    graph = CompetencyGraph.from_pairs((c.id, c.prerequisites) for c in pack.competencies)
-    return PathInputs(
-        graph=graph,
-        modules=tuple(ModuleSpec(m.id, m.competencies) for m in pack.modules),
-        cuts={c.id: c.assessment.cut for c in pack.competencies},
-        model=learner_model(session, who, version),
-        now=utcnow().timestamp(),
-        titles={c.id: c.title for c in pack.competencies},
-        review=REVIEW)
-
-
-def path_view(session: Session, who: Principal, version: PackVersion) -> PathView:
-    """Rank the pack's modules for the learner and store the decision when it changed (one commit)."""
-    inputs = path_inputs(session, who, version)
-    decision = decide(inputs)
-    last = session.scalar(select(PathDecisionRecord).where(
-        PathDecisionRecord.user_id == who.user_id, PathDecisionRecord.pack_version_id == version.id)
-        .order_by(PathDecisionRecord.id.desc()).limit(1))
-    ranked = decision.to_json()["recommendations"]
-    if last is None or last.decision.get("recommendations") != ranked:
-        session.add(PathDecisionRecord(user_id=who.user_id, institution_id=who.institution_id,
-                                       pack_version_id=version.id, decision=decision.to_json()))
-        session.commit()
-    recs = decision.recommendations
-    mastered = frozenset(c for c in inputs.graph.order if inputs.model.mastered(c))
-    ready = [r for r in recs if r.ready]
-    reasons = {}
-    for m in inputs.modules:
-        if all(c in mastered for c in m.competencies):
-            sources = sorted({_SOURCE_WORDS.get(st.source, st.source) for c in m.competencies
-                              if (st := inputs.model.state(c)) is not None})
-            names = ", ".join(inputs.name(c) for c in m.competencies)
-            reasons[m.id] = f"You can skip it: your {' and '.join(sources)} showed you have mastered {names}."
-    return PathView(ready[0] if ready else None, {r.module: r for r in recs}, mastered,
-                    bool(inputs.model.states()), reasons)
-
-
-# ------------------------------------------------------------------------------ where you stand
 @dataclass(frozen=True)
 class MapNode:
     """A competency box on the competency map (SVG coordinates)."""
@@ -177,8 +90,6 @@ class Standing:
 
 
 _BOX_W, _BOX_H, _COL_W, _ROW_H = 170, 46, 210, 64
-_SOURCE_WORDS = {"assessment": "module assessment", "testout": "test-out (prior learning)",
-                 "placement": "placement test", "review": "review", "prior": "no evidence yet"}
 
 
 def _day(timestamp: float) -> str:
@@ -196,7 +107,7 @@ def _explain(title: str, mastery: str, score: int, low: int, high: int, source: 
              }.get(mastery, "it is too close to call whether you have mastered it")
     return (f"Your estimate for {title} is {score} on a 0–100 scale, most likely between {low} and "
             f"{high}: {state}. We are {sure} of this; confidence fades as time passes since your "
-            f"last {_SOURCE_WORDS.get(source, source)}.")
+            f"last {SOURCE_WORDS.get(source, source)}.")
 
 
 def _built_on(c: str, titles: dict[str, str], inputs: PathInputs, mastered: set[str]) -> str:
@@ -216,10 +127,8 @@ def _built_on(c: str, titles: dict[str, str], inputs: PathInputs, mastered: set[
             f"judged on its own questions. A test-out of its module would settle it.")
 
 
-def standing(session: Session, who: Principal, version: PackVersion) -> Standing:
+def standing_page(session: Session, who: Principal, version: PackVersion) -> Standing:
     """Everything on the learner's competency dashboard for a pack version."""
-    from app.assess.services import result_view
-
     inputs = path_inputs(session, who, version)
     data = dashboard(inputs)
     pack = content_of(session, version)
@@ -252,7 +161,7 @@ def standing(session: Session, who: Principal, version: PackVersion) -> Standing
         cut = inputs.cuts[c]
         shown = result_view(v.theta, v.se_now, cut, v.mastery, 0)
         history = tuple(
-            (_day(e.time), _SOURCE_WORDS.get(e.source, e.source),
+            (_day(e.time), SOURCE_WORDS.get(e.source, e.source),
              *(lambda r: (r.score, r.low, r.high))(result_view(e.theta, e.se, cut, e.mastery, 0)))
             for e in inputs.model.history_of(c))
         standings.append(CompetencyStanding(
