@@ -67,6 +67,8 @@ def test_the_account_page_is_for_signed_in_users_and_the_dashboard_links_to_it(
     assert client.get("/account").status_code == 302  # sent to sign in
     sign_in(client, "page@example.org")
     assert 'href="/account"' in client.get("/").data.decode()
+    # the name in the header of every page leads there too
+    assert '<a class="who" href="/account"' in client.get("/learn/").data.decode()
     page = client.get("/account").data.decode()
     for text in ("Your name", "page@example.org", "Sign out everywhere", "signed in on 1 device",
                  'href="/account/export.json"', 'href="/account/export.zip"', 'href="/account/delete"'):
