@@ -328,7 +328,8 @@ def change_password(session: Session, user: User, *, current: str, new: str, add
 
 
 def request_password_reset(session: Session, email: str, *, address: str) -> None:
-    """Mail a reset link (valid ``RESET_MAX_AGE``, single use) if ``email`` has an account.
+    """Mail a reset link (valid ``RESET_MAX_AGE``, single use) if ``email`` has an account, and a
+    note saying that no account uses it otherwise.
 
     The caller answers the same either way; a failing mail server is logged, not told, for the same
     reason. Raises ``Throttled`` when too many mails were asked for (counted for any address).
@@ -337,7 +338,17 @@ def request_password_reset(session: Session, email: str, *, address: str) -> Non
     check_mail_budget(session, email, address)
     user = _user_by_email(session, email)
     if user is None:
-        log.info("Password reset asked for an address with no account")
+        # a mail either way, as sign-up does: the owner learns why no link came, and the time the
+        # request takes does not tell a stranger whether the address has an account
+        try:
+            send_mail(email, "No Thetapath account uses this address", (
+                "Hello,\n\nSomeone, hopefully you, asked to reset the Thetapath password of this "
+                "e-mail address, but no Thetapath account uses it. If you have an account, it may be "
+                "under another address of yours. To create one, go to:\n"
+                f"{external_url('accounts.signup')}\n\n"
+                "If you did not ask for this, ignore this message.\n"))
+        except MailError:
+            log.exception("Password reset notice not sent")
         return
     token = tokens.make_token("password-reset", {"uid": user.id,
                                                  "fp": tokens.fingerprint(user.password_hash)})
