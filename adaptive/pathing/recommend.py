@@ -61,11 +61,11 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from .bank import ItemBank
-from .cat import CatPolicy, PolicySettings, run
-from .errors import AdaptiveError
-from .estimation import EAP
-from .integrity import (
+from ..bank import ItemBank
+from ..cat import CatPolicy, PolicySettings, run
+from ..errors import AdaptiveError
+from ..estimation import EAP
+from ..integrity import (
     CreditDecision,
     EvidenceRules,
     PastAttempt,
@@ -73,12 +73,12 @@ from .integrity import (
     credit_decision,
     retake_allowed,
 )
-from .jsonsettings import JsonSettings as _JsonSettings
-from .jsonsettings import from_json as _from_json
-from .selection import ContentBalanced, MaxInfo, Randomesque, Selector
-from .simulate import draw_score, responder
-from .stopping import AllOf, AnyOf, MaxItems, MinItems, Stopper
-from .types import AbilityEstimate, CatState, CatStep
+from ..jsonsettings import JsonSettings as _JsonSettings
+from ..jsonsettings import from_json as _from_json
+from ..selection import ContentBalanced, MaxInfo, Randomesque, Selector
+from ..simulate import draw_score, responder
+from ..stopping import AllOf, AnyOf, MaxItems, MinItems, Stopper
+from ..types import AbilityEstimate, CatState, CatStep
 
 __all__ = [
     "SECONDS_PER_DAY",
