@@ -88,12 +88,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit, log_expit
 
-from . import irt
-from .bank import ItemBank, ItemParameters
-from .errors import AdaptiveError, CalibrationError, InvalidResponses
-from .quadrature import normal_grid
-from .responses import ResponseData
-from .types import AbilityEstimate, BoolArray, FloatArray, IntArray
+from .. import irt
+from ..bank import ItemBank, ItemParameters
+from ..errors import AdaptiveError, CalibrationError, InvalidResponses
+from ..quadrature import normal_grid
+from ..responses import ResponseData
+from ..types import AbilityEstimate, BoolArray, FloatArray, IntArray
 
 __all__ = [
     "ENGINES",
