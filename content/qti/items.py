@@ -94,12 +94,12 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative, read_pack_files, stat_source
-from .errors import ERROR, WARNING, IssueSplit, PackInvalid, PackIssue, PackUnreadable
-from .io import canonical_files
-from .model import Asset, Choice, Competency, ContentPack, Feedback, Item, Lesson, Module
-from .render import sanitise_svg
-from .validate import check_files
+from ..archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative, read_pack_files, stat_source
+from ..errors import ERROR, WARNING, IssueSplit, PackInvalid, PackIssue, PackUnreadable
+from ..io import canonical_files
+from ..model import Asset, Choice, Competency, ContentPack, Feedback, Item, Lesson, Module
+from ..render import sanitise_svg
+from ..validate import check_files
 
 __all__ = ["QtiImport", "QtiSource", "pack_from_qti", "read_qti"]
 
