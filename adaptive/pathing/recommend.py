@@ -248,7 +248,7 @@ def recommend(inputs: PathInputs) -> tuple[Recommendation, ...]:
 
     Modules whose competencies are all mastered (e.g. by placement or test-out) are skipped. The
     learner may choose any listed module; a module that is not ready carries its ``warnings``. Ties
-    are broken by topological position, module order, then id (see the module docstring).
+    are broken by topological position, module order, then id (see the :mod:`adaptive.pathing` docstring).
     """
     return _ranked(inputs, inputs.model.mastered, inputs.probability_mastered)
 

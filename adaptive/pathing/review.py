@@ -62,7 +62,7 @@ class ReviewSettings(_JsonSettings):
 
 
 def decayed_estimate(state: Evidence, now: float, settings: ReviewSettings) -> AbilityEstimate:
-    r"""The estimate at ``now``: same theta, SE inflated by forgetting (see the module docstring).
+    r"""The estimate at ``now``: same theta, SE inflated by forgetting (see :mod:`adaptive.pathing`).
 
     .. math:: SE_t^2 = SE^2 + \tau^2\left(1 - 2^{-\Delta t / h}\right),\qquad
               \Delta t = \max(0, t - t_0) \text{ days}
