@@ -29,10 +29,10 @@ from adaptive import AdaptiveError, InvalidItemParameters, ItemParameters
 from adaptive.integrity import EvidenceRules, RetakePolicy
 from adaptive.irt import DICHOTOMOUS, MODELS, POLYTOMOUS
 
-from .archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative
-from .errors import ERROR, WARNING, PackIssue
-from .itemtypes import ITEM_TYPES
-from .model import (
+from ..archive import DEFAULT_LIMITS, Limits, PackFiles, pack_relative
+from ..errors import ERROR, WARNING, PackIssue
+from ..itemtypes import ITEM_TYPES
+from ..model import (
     LEVEL_DIFFICULTY,
     AssessmentSettings,
     Asset,
@@ -48,8 +48,8 @@ from .model import (
     Lesson,
     Module,
 )
-from .parse import Checker, Located, YamlDoc, decode_text, describe, load_yaml
-from .render import inspect_markdown, render_markdown, sanitise_svg
+from ..parse import Checker, Located, YamlDoc, decode_text, describe, load_yaml
+from ..render import inspect_markdown, render_markdown, sanitise_svg
 
 __all__ = [
     "KEY_BALANCE_ALPHA",
