@@ -36,7 +36,7 @@ from content import (
     score,
 )
 from content.archive import Limits
-from content.qti import items as qti_items
+from content.qti import xmlsafe
 
 from .packs import PNG
 
@@ -1025,7 +1025,7 @@ def test_hostile_xml_is_an_issue_not_a_crash(tmp_path: Path, data: bytes, expect
 
 def test_too_many_elements_are_refused_at_the_line_reached(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real cap is 200,000 elements; a lower one keeps the test quick on a loaded machine.
-    monkeypatch.setattr(qti_items, "_MAX_NODES", 1_000)
+    monkeypatch.setattr(xmlsafe, "_MAX_NODES", 1_000)
     data = qti3_item(choice_body("<p>" + "<br/>\n" * 1_000 + "</p>"), declarations=CHOICE_DECL).encode()
     [issue] = read_qti(data).issues
     assert (issue.path, issue.severity) == ("item.xml", "error")
