@@ -16,6 +16,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers."""
     from app import config, db
     from app.extensions import csrf, htmx, login_manager
+    from app.jobs import workers
     from app.web import errors, security
 
     app = Flask(__name__, instance_relative_config=True)
@@ -35,15 +36,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    workers.init_app(app)
 
     from app.accounts import bp as accounts_bp
     from app.accounts.profile import bp as profile_bp
+    from app.analytics import services as _analytics  # noqa: F401  (registers its job kinds)
     from app.assess import bp as assess_bp
     from app.authoring import bp as authoring_bp
     from app.home import bp as home_bp
+    from app.jobs import bp as jobs_bp
     from app.learn import bp as learn_bp
 
-    for blueprint in (accounts_bp, assess_bp, authoring_bp, home_bp, learn_bp, profile_bp):
+    for blueprint in (accounts_bp, assess_bp, authoring_bp, home_bp, jobs_bp, learn_bp, profile_bp):
         app.register_blueprint(blueprint)
 
     @login_manager.user_loader

@@ -59,14 +59,15 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 T = TypeVar("T")
 
 
-def scoped(session: Session, model: type[T], object_id: int, who: Principal, *, own: bool = False) -> T:
-    """Load ``model`` by id inside the principal's institution (and owned by them if ``own``).
+def scoped(session: Session, model: type[T], object_id: int, who: Principal, *, own: bool = False,
+           owner: str = "user_id") -> T:
+    """Load ``model`` by id inside the principal's institution (and, if ``own``, theirs by ``owner``).
 
     Anything else raises NotFound, so the existence of other institutions' objects never leaks.
     """
     obj = session.get(model, object_id)
     if (obj is None or getattr(obj, "institution_id", None) != who.institution_id
-            or (own and getattr(obj, "user_id", None) != who.user_id)):
+            or (own and getattr(obj, owner, None) != who.user_id)):
         msg = "There is nothing here, or it is not yours to see."
         raise NotFound(msg)
     return obj

@@ -192,9 +192,25 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     if not no_serve:
         from werkzeug.serving import run_simple
 
+        from app.jobs.workers import start_in_process
         from app.web.server import QuietRequestHandler
 
+        start_in_process(app)  # jobs left from an earlier run go on
         run_simple(host, port, app, threaded=True, request_handler=QuietRequestHandler)
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs that are due, then exit.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run background jobs (recalibration, credentials, grade passback, xAPI) until stopped.
+
+    With THETAPATH_REDIS_URL it is an RQ worker on the queue the app fills; without it, it runs the
+    jobs that are due straight from the database. Run as many as you like: each job runs once.
+    """
+    from app.jobs.workers import work
+
+    work(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
 
 
 def _parse_categories(

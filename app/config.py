@@ -52,13 +52,21 @@ DEFAULTS: dict[str, Any] = {
     # how many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none); sign-in
     # throttling counts the client address, which behind a proxy only this makes the real one
     "PROXY_COUNT": 0,
+    # background jobs (app.jobs). With REDIS_URL (e.g. redis://127.0.0.1:6379/0) they go on an RQ
+    # queue that `thetapath worker` processes run; without it, each app process runs them in a thread
+    # of its own unless JOBS_IN_PROCESS is off (then run `thetapath worker` beside the app).
+    "REDIS_URL": None,
+    "JOBS_IN_PROCESS": True,
+    "JOB_POLL_SECONDS": 5,  # how often workers look for retries that came due and abandoned jobs
+    "JOB_LEASE_SECONDS": 300,  # a running job without a sign of life for this long is taken over
 }
 
 _ENV_PREFIX = "THETAPATH_"
 _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE",
             "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY",
-            "SMTP_STARTTLS", "SMTP_SSL"}
-_INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT"}
+            "SMTP_STARTTLS", "SMTP_SSL", "JOBS_IN_PROCESS"}
+_INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT",
+            "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS"}
 
 
 class ConfigError(RuntimeError):

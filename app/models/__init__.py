@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts import Institution, LoginSession, Membership, Role, ThrottleEvent, User
+from .jobs import Job, JobStatus
 from .learning import (
     AbilityRecord,
     Attempt,
@@ -18,6 +19,8 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Institution",
+    "Job",
+    "JobStatus",
     "LessonVisit",
     "LoginSession",
     "Membership",

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.analytics.services import request_item_statistics
 from app.models import ModuleRow, Role
 from app.packstore import import_pack
 from tests.app import factories
@@ -38,6 +39,9 @@ def test_no_endpoint_reveals_another_institutions_objects(
     attempt_url = client.post(f"/assess/modules/{module.id}/attempts").headers["Location"]
     attempt_id = int(attempt_url.rsplit("/", 1)[1])
     client.post("/logout")
+    with app.app_context():
+        job_id = request_item_statistics(db_session, version, learner.id).id
+    db_session.commit()
 
     theirs = factories.institution(db_session)
     for role in Role:
@@ -45,7 +49,7 @@ def test_no_endpoint_reveals_another_institutions_objects(
         factories.user(db_session, theirs, role, email=email)
         client.post("/login", data={"email": email, "password": factories.PASSWORD})
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
-                  "position": 0, "path": "images/bar-chart.svg"}
+                  "position": 0, "path": "images/bar-chart.svg", "job_id": job_id}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:

@@ -214,7 +214,8 @@ def test_behind_a_proxy_the_forwarded_client_address_is_counted_and_otherwise_ig
     assert guesses(app.test_client(), "192.0.2.1")[-1] == 429
     assert guesses(app.test_client(), "192.0.2.2")[-1] == 429
     behind = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                         "DATABASE_URL": "sqlite://", "SESSION_COOKIE_SECURE": False, "PROXY_COUNT": 1})
+                         "DATABASE_URL": "sqlite://", "SESSION_COOKIE_SECURE": False, "PROXY_COUNT": 1,
+                         "JOBS_IN_PROCESS": False})
     behind.extensions["thetapath.sessions"] = app.extensions["thetapath.sessions"]
     assert guesses(behind.test_client(), "198.51.100.1") == [422, 422, 429]
     assert guesses(behind.test_client(), "198.51.100.2") == [422, 422, 429]  # each client its own count
