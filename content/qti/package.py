@@ -12,7 +12,6 @@ the package's files, where its items go and where its issues are collected.
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import stat
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from urllib.parse import unquote
 
 from ..archive import Limits, pack_relative, read_pack_files, stat_source
 from ..errors import ERROR, WARNING, PackIssue, PackUnreadable
-from ..model import Asset
 from .xmlsafe import _parse_xml, _Refused
 
 __all__ = ["QtiSource"]
@@ -90,10 +88,6 @@ def _load_source(source: QtiSource, limits: Limits) -> tuple[_Files, list[str] |
     return _Files(dict(read.files), limits), None, list(read.issues)
 
 
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
 def _manifest_items(files: _Files, issues: list[PackIssue]) -> tuple[list[str], str | None]:
     """Item paths from imsmanifest.xml (at the root or in a single top folder), and the title."""
     manifests = sorted(p for p in files.files if p == "imsmanifest.xml" or (
@@ -101,7 +95,6 @@ def _manifest_items(files: _Files, issues: list[PackIssue]) -> tuple[list[str], 
     if not manifests:
         return sorted(p for p in files.files if p.lower().endswith(".xml")), None
     manifest = manifests[0]
-    base = posixpath.dirname(manifest)
     root = _parse_xml(files.files[manifest])
     if isinstance(root, _Refused):
         issues.append(PackIssue(manifest, root.line, root.column, ERROR, f"the manifest {root.message}",
@@ -136,7 +129,6 @@ def _manifest_items(files: _Files, issues: list[PackIssue]) -> tuple[list[str], 
             continue
         if target not in paths:
             paths.append(target)
-    del base
     return paths, title
 
 
@@ -150,7 +142,6 @@ class _Context:
     limits: Limits
     item_file: str
     issues: list[PackIssue]
-    assets: dict[str, Asset]
     competency: str
     level: str
 

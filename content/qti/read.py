@@ -105,7 +105,7 @@ def read_qti(source: QtiSource, limits: Limits = DEFAULT_LIMITS, *, competency: 
         data = files.get(path)
         if data is None:
             continue
-        ctx = _Context(path, files, limits, item_file, issues, assets, competency, level)
+        ctx = _Context(path, files, limits, item_file, issues, competency, level)
         result = _read_item(ctx, data, quiet=quiet)
         if result is None:
             continue
