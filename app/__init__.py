@@ -40,14 +40,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from app.accounts import bp as accounts_bp
     from app.accounts.profile import bp as profile_bp
-    from app.analytics import services as _analytics  # noqa: F401  (registers its job kinds)
+    from app.analytics import bp as analytics_bp
     from app.assess import bp as assess_bp
     from app.authoring import bp as authoring_bp
     from app.home import bp as home_bp
     from app.jobs import bp as jobs_bp
     from app.learn import bp as learn_bp
 
-    for blueprint in (accounts_bp, assess_bp, authoring_bp, home_bp, jobs_bp, learn_bp, profile_bp):
+    for blueprint in (accounts_bp, analytics_bp, assess_bp, authoring_bp, home_bp, jobs_bp, learn_bp,
+                      profile_bp):
         app.register_blueprint(blueprint)
 
     @login_manager.user_loader

@@ -55,25 +55,30 @@ Handler = Callable[["JobContext"], Mapping[str, Any] | None]
 
 @dataclass(frozen=True)
 class Kind:
-    """A kind of job: its handler and a title for people ("Recalibration of Data literacy 1.2.0")."""
+    """A kind of job: its handler, a title for people, and where its finished result is shown."""
 
     name: str
     handler: Handler
     title: str
     max_attempts: int = 5
+    result_url: Callable[[Job], str] | None = None
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def job_kind(name: str, title: str, *, max_attempts: int = 5) -> Callable[[Handler], Handler]:
-    """Register ``handler`` for jobs of kind ``name``; the module defining it must be imported by the app."""
+def job_kind(name: str, title: str, *, max_attempts: int = 5,
+             result_url: Callable[[Job], str] | None = None) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for jobs of kind ``name``; the module defining it must be imported by the app.
+
+    ``result_url(job)`` is the page that shows a finished job's result (linked from its progress).
+    """
 
     def register(handler: Handler) -> Handler:
         if name in KINDS and KINDS[name].handler is not handler:
             msg = f"job kind {name!r} is registered twice"
             raise RuntimeError(msg)
-        KINDS[name] = Kind(name, handler, title, max_attempts)
+        KINDS[name] = Kind(name, handler, title, max_attempts, result_url)
         return handler
 
     return register

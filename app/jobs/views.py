@@ -20,4 +20,5 @@ def show(job_id: int) -> ResponseReturnValue:
     """Where a job stands; while it runs, the fragment asks again every second."""
     job = visible_job(db.session(), principal(), job_id)
     kind = KINDS.get(job.kind)
-    return render("jobs/job.html", "job_progress", job=job, title=kind.title if kind else job.kind)
+    return render("jobs/job.html", "job_progress", job=job, title=kind.title if kind else job.kind,
+                  result_url=kind.result_url(job) if kind and kind.result_url and job.finished else None)

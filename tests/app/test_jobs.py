@@ -339,7 +339,7 @@ def test_a_thetapath_worker_process_runs_jobs_from_redis(own_database: str, tmp_
             s.commit()  # on the RQ queue now
         done = _wait_finished(app, job_id)
         assert done.status is JobStatus.DONE, done.error
-        assert done.result == {"responses": 0, "learners": 0, "statistics": None}
+        assert done.result == {"responses": 0, "learners": 0, "last_response_id": 0, "statistics": None}
         assert done.worker is not None and done.worker.endswith(f":{worker.pid}")  # that process ran it
         # a job Redis never heard of (the queue was flushed, say) is found by the worker's sweep
         with app.app_context():

@@ -106,6 +106,18 @@ def _rejected_upload(page: Page, world: World) -> None:
     expect(page.locator(".problems")).to_be_visible()
 
 
+def _item_statistics(page: Page, world: World) -> None:
+    """Ask for the item statistics; the live app's own job thread computes them while the progress
+    fragment polls, and its link leads to the table (computed once, then shown at every width)."""
+    page.goto(world.url("/author/versions/{version}/items"))
+    compute = page.get_by_role("button", name="Compute the statistics")
+    if compute.count():
+        compute.click()
+        page.get_by_role("link", name="See the results").click()
+    expect(page.locator("table.items")).to_be_visible()
+    expect(page.get_by_text("From ", exact=False).first).to_be_visible()
+
+
 SCREENS: list[Screen] = [
     Screen("welcome", None, "/"),
     Screen("sign-in", None, "/login"),
@@ -134,6 +146,7 @@ SCREENS: list[Screen] = [
     Screen("author-packs", INSTRUCTOR, "/author/packs"),
     Screen("author-upload-rejected", INSTRUCTOR, _rejected_upload),
     Screen("flagged-attempts", INSTRUCTOR, "/author/attempts"),
+    Screen("item-statistics", INSTRUCTOR, _item_statistics),
 ]
 
 
