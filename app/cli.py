@@ -157,14 +157,19 @@ def user_create(email: str, name: str, institution_slug: str, role: str, passwor
     click.echo(f"created {user.email} as {role} in {inst.slug}")
 
 
+DEMO_LEARNERS = 200
+
+
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Prepare the database and accounts, then exit.")
-def demo_command(host: str, port: int, no_serve: bool) -> None:
+@click.option("--learners", default=DEMO_LEARNERS, show_default=True, type=click.IntRange(0, 5000),
+              help="Simulated learners who take the demo assessments (once), so analytics have data.")
+def demo_command(host: str, port: int, no_serve: bool, learners: int) -> None:
     """Set up the demo on an embedded SQLite database and serve it on http://HOST:PORT."""
     from app import create_app, db
-    from app.demo import ensure_demo
+    from app.demo import ensure_demo, seed_simulated_learners
     from app.migrate import upgrade
     from app.packstore import PackConflict
 
@@ -184,6 +189,14 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
                        f"bundled one, stop the demo and delete {engine.url.database}.", err=True)
             inst, accounts = ensure_demo(db.session(), with_pack=False)
         name = inst.name
+        if learners:
+            def report(done: int, total: int) -> None:
+                if done == total or done % max(1, total // 10) == 0:
+                    click.echo(f"  {done} of {total} simulated learners have studied", err=True)
+
+            click.echo(f"Simulating {learners} learners who take the demo assessments (only the first "
+                       "time; --learners 0 skips it) ...", err=True)
+            seed_simulated_learners(db.session(), inst, learners, progress=report)
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Institution: {name} (open sign-up), with the demo content pack")
     for account in accounts:

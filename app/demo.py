@@ -1,16 +1,27 @@
-"""The demo: an embedded SQLite database with a demo institution and accounts (one action, one commit)."""
+"""The demo: an embedded SQLite database with a demo institution, accounts and pack, and simulated
+learners who took its assessments through the app (one action, one commit)."""
 
 from __future__ import annotations
 
+import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.services import create_user, normalise_email
-from app.models import Institution, Role, User
-from app.packstore import import_pack
+from app.assess.services import OptionCodes, attempt_salt, option_codes, start, submit
+from app.authz import Principal
+from app.errors import ServiceError
+from app.learn.services import lesson_page
+from app.models import Attempt, AttemptStatus, Institution, Membership, PackVersion, Role, User
+from app.packstore import content_of, import_pack
+from content import Item
 
 DEMO_INSTITUTION = ("demo-university", "Demo University")
 DEMO_PACK = Path(__file__).resolve().parent.parent / "content" / "packs" / "data-literacy"
@@ -50,3 +61,118 @@ def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institutio
         instructor = session.scalar(select(User.id).where(User.email == DEMO_ACCOUNTS[1].email))
         import_pack(session, inst, DEMO_PACK, instructor)
     return inst, DEMO_ACCOUNTS
+
+
+# --- simulated learners ------------------------------------------------------------------------------
+
+SIMULATED_DOMAIN = "simulated.invalid"  # a reserved domain: no mail can ever reach these addresses
+
+
+def answer_form(item: Item, right: bool, codes: OptionCodes) -> dict[str, list[str]]:
+    """The form fields a learner sends to answer ``item`` right or wrong, with the attempt's option ids.
+
+    Simulated learners answer through the same form parsing and scoring as people do.
+    """
+    key = item.key
+    o, s, t = codes.option, codes.source, codes.target
+    fields: dict[str, str | list[str]]
+    if item.type == "single_choice":
+        wrong = next(opt.id for opt in item.options if opt.id != key)
+        fields = {"answer": o(str(key) if right else wrong)}
+    elif item.type == "multiple_choice":
+        keyed = [str(k) for k in cast(tuple[str, ...], key)]
+        others = [opt.id for opt in item.options if opt.id not in keyed]
+        fields = {"answer": [o(i) for i in (keyed if right else others[:1] or keyed[:1])]}
+    elif item.type == "numeric":
+        fields = {"answer": str(key) if right else str(float(str(key)) * 3 + 1000)}
+    elif item.type == "short_text":
+        fields = {"answer": item.accepted[0] if right and item.accepted else "certainly not this"}
+    elif item.type == "ordering":
+        keyed = list(cast(tuple[str, ...], key))
+        order = keyed if right else keyed[::-1]
+        fields = {f"rank-{o(oid)}": str(order.index(oid) + 1) for oid in keyed}
+    elif item.type == "matching":
+        targets = [tg.id for tg in item.targets]
+        fields = {f"match-{s(src)}": t(tgt if right else next(x for x in targets if x != tgt))
+                  for src, tgt in cast(tuple[tuple[str, str], ...], key)}
+    else:
+        msg = f"no simulated answer for {item.type} items"
+        raise ValueError(msg)
+    return {name: value if isinstance(value, list) else [value] for name, value in fields.items()}
+
+
+def _p_right(item: Item, theta: float) -> float:
+    """The chance that a learner of ability ``theta`` answers ``item`` right, under its parameters."""
+    p = item.parameters()
+    b = sum(p.thresholds) / len(p.thresholds) if p.thresholds else p.b
+    return p.c + (1.0 - p.c) / (1.0 + math.exp(-p.a * (theta - b)))
+
+
+def seed_simulated_learners(session: Session, inst: Institution, count: int, *, seed: int = 20261207,
+                            progress: Callable[[int, int], None] | None = None) -> int:
+    """Simulated learners who study the newest demo pack version's modules and take their assessments.
+
+    Each has an ability per competency (a general ability plus a competency's own part) and answers
+    every question right with the probability its parameters give, through the same services as a
+    person: the lesson is opened, the assessment started, each answer parsed, scored and recorded, the
+    evidence written. Some stop after a lesson, some leave an assessment unfinished, and the rest go on
+    to the next module with a chance of their own, so the funnel narrows. Learner ``n`` is the same
+    whenever it is made, and those that exist already are skipped, so this is idempotent and an
+    interrupted run goes on where it stopped. Returns how many were made.
+    """
+    version = session.scalar(select(PackVersion).where(PackVersion.institution_id == inst.id)
+                             .order_by(PackVersion.id.desc()))
+    if version is None:
+        return 0
+    with current_app.test_request_context():  # the services build links, as for a request
+        return _seed(session, inst, version, count, seed, progress)
+
+
+def _seed(session: Session, inst: Institution, version: PackVersion, count: int, seed: int,
+          progress: Callable[[int, int], None] | None) -> int:
+    pack = content_of(session, version)
+    rows = sorted(version.modules, key=lambda m: m.position)
+    items = {item.id: item for item in pack.items}
+    made = 0
+    existing = set(session.scalars(select(User.email).where(User.simulated.is_(True))))
+    for n in range(1, count + 1):
+        email = f"learner-{n:04d}@{SIMULATED_DOMAIN}"
+        if email in existing:
+            continue
+        rng = random.Random(seed * 100_003 + n)
+        general = rng.gauss(0.0, 1.0)
+        ability = {c.id: general + rng.gauss(0.0, 0.5) for c in pack.competencies}
+        keep_going = rng.uniform(0.55, 0.95)
+        user = User(name=f"Simulated learner {n}", email=email, password_hash="!", simulated=True)
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, institution_id=inst.id, role=Role.LEARNER))
+        session.commit()
+        who = Principal(user.id, inst.id, Role.LEARNER)
+        for row in rows:
+            module = pack.module(row.key)
+            if module.lessons:
+                lesson_page(session, who, row.id, 0, asset_prefix="/")
+            if rng.random() > keep_going:
+                break
+            try:
+                attempt_id = start(session, who, row.id)
+            except ServiceError:  # nothing to assess in this module
+                continue
+            theta = ability[module.competencies[0]]
+            gives_up = rng.randint(2, 8) if rng.random() < 0.1 else None  # leaves it unfinished
+            for answered in range(200):
+                attempt = session.get(Attempt, attempt_id)
+                assert attempt is not None
+                if attempt.status is AttemptStatus.COMPLETED or answered == gives_up:
+                    break
+                item = items[attempt.state["pending"]]
+                form = answer_form(item, rng.random() < _p_right(item, theta),
+                                   option_codes(attempt_salt(attempt), item))
+                submit(session, who, attempt_id, attempt.pending_token or "", form)
+            if gives_up is not None or rng.random() > keep_going:
+                break
+        made += 1
+        if progress is not None:
+            progress(n, count)
+    return made

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -46,6 +46,8 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     # questions a day the learner chose to aim for (None: no goal); nothing happens when it is missed
     daily_goal: Mapped[int | None] = mapped_column()
+    # a learner the demo simulated (no password, an address that takes no mail); analytics can tell
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")

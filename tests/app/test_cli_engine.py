@@ -294,10 +294,11 @@ def test_the_installed_console_script_runs() -> None:
 
 def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> None:
     env = {"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite'}"}
-    for _ in range(2):  # running the demo twice changes nothing
-        result = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
+    for run in range(2):  # running the demo twice changes nothing
+        result = CliRunner().invoke(main, ["demo", "--no-serve", "--learners", "4"], env=env)
         assert result.exit_code == 0, result.output
         assert "learner@example.org" in result.stdout and "http://127.0.0.1:5000/" in result.stdout
+        assert ("4 of 4 simulated learners have studied" in result.stderr) == (run == 0)
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, text
 
@@ -305,14 +306,21 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with create_engine(env["THETAPATH_DATABASE_URL"]).connect() as conn:
-        assert conn.execute(text("select count(*) from user_account")).scalar() == 3
+        assert conn.execute(text("select count(*) from user_account where not simulated")).scalar() == 3
+        assert conn.execute(text("select count(*) from user_account where simulated")).scalar() == 4
+        # they took assessments through the app: responses with estimates, evidence, no mail address
+        assert conn.execute(text("select count(*) from response")).scalar() > 4 * 5
+        assert conn.execute(text("select count(*) from ability_record")).scalar() > 0
+        assert conn.execute(text(
+            "select count(*) from user_account where simulated and email not like '%@simulated.invalid'"
+        )).scalar() == 0
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         assert conn.execute(text("select count(*) from pack_version")).scalar() == 1
         assert conn.execute(text("select count(*) from pack_module")).scalar() == 7
         # a demo database from an older checkout: same pack version, other content
         conn.execute(text("update pack_version set content_hash = 'from-an-older-checkout'"))
         conn.commit()
-    stale = CliRunner().invoke(main, ["demo", "--no-serve"], env=env)
+    stale = CliRunner().invoke(main, ["demo", "--no-serve", "--learners", "4"], env=env)
     assert stale.exit_code == 0, stale.output
     assert "already imported with different content" in stale.stderr
     assert "delete" in stale.stderr and "demo.sqlite" in stale.stderr

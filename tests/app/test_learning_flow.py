@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from adaptive import PolicySettings, replay
 from app.assess.services import OptionCodes, attempt_salt, option_codes
+from app.demo import answer_form
 from app.models import AbilityRecord, Attempt, AttemptStatus, Institution, ModuleRow, Response, Role
 from app.packstore import PackConflict, content_of, import_pack, module_bank
 from content import ContentPack, Item, PackInvalid, load_pack
@@ -54,33 +55,9 @@ def secrets_of(pack: ContentPack) -> list[str]:
 
 
 def answer_for(item: Item, right: bool, codes: OptionCodes) -> dict[str, object]:
-    """Form fields answering ``item`` right or wrong (the test knows the key; the page never does).
-
-    Option fields carry the attempt's opaque ids (``codes``), as the page's form does.
-    """
-    key = item.key
-    o, s, t = codes.option, codes.source, codes.target
-    if item.type == "single_choice":
-        wrong = next(opt.id for opt in item.options if opt.id != key)
-        return {"answer": o(str(key) if right else wrong)}
-    if item.type == "multiple_choice":
-        assert isinstance(key, tuple)
-        others = [opt.id for opt in item.options if opt.id not in key]
-        return {"answer": [o(i) for i in (list(key) if right else others[:1] or [key[0]])]}
-    if item.type == "numeric":
-        return {"answer": str(key) if right else str(float(key) * 3 + 1000)}  # type: ignore[arg-type]
-    if item.type == "short_text":
-        return {"answer": item.accepted[0] if right and item.accepted else "certainly not this"}
-    if item.type == "ordering":
-        assert isinstance(key, tuple)
-        order = list(key) if right else list(reversed(key))
-        return {f"rank-{o(oid)}": str(order.index(oid) + 1) for oid in key}
-    if item.type == "matching":
-        assert isinstance(key, tuple)
-        targets = [tg.id for tg in item.targets]
-        return {f"match-{s(src)}": t(tgt if right else next(x for x in targets if x != tgt))
-                for src, tgt in key}
-    raise AssertionError(item.type)
+    """Form fields answering ``item`` right or wrong, as the demo's simulated learners send them
+    (the test knows the key; the page never does). Option fields carry the attempt's opaque ids."""
+    return dict(answer_form(item, right, codes))
 
 
 def knows(item: Item, theta: float) -> bool:
