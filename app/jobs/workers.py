@@ -68,6 +68,15 @@ class _Dispatcher:
         elif config.get("JOBS_IN_PROCESS"):
             self.thread().wake()
 
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the in-process thread after the job it is running (if any)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.stopping.set()
+            thread.wake()
+            thread.join(timeout)
+
     def thread(self) -> _LoopThread:
         """The in-process worker thread, started on first use."""
         with self._lock:
@@ -81,6 +90,11 @@ def start_in_process(app: Flask) -> None:
     """Start this process's job thread now (not at the first job), so earlier jobs go on at once."""
     if not app.config.get("REDIS_URL") and app.config.get("JOBS_IN_PROCESS"):
         app.extensions[EXTENSION].thread().wake()
+
+
+def stop_in_process(app: Flask) -> None:
+    """Stop this process's job thread (at shutdown, or when a test is done with its app)."""
+    app.extensions[EXTENSION].stop()
 
 
 def sessions(app: Flask) -> Callable[[], Session]:

@@ -25,7 +25,7 @@ from app.analytics.services import request_item_statistics
 from app.db import make_engine, utcnow
 from app.demo import ensure_demo
 from app.jobs import services as jobs
-from app.jobs.workers import sessions
+from app.jobs.workers import sessions, stop_in_process
 from app.migrate import upgrade
 from app.models import Attempt, Institution, Job, JobStatus, PackVersion, Response, Role
 from app.packstore import content_of, import_pack
@@ -300,6 +300,7 @@ def test_the_apps_own_thread_runs_jobs_on_a_real_database(own_database: str, tmp
         done = _wait_finished(app, retried.id)
         assert done.status is JobStatus.DONE and done.attempts == 2
     finally:
+        stop_in_process(app)  # or it would go on polling a database of the same name in a later test
         app.extensions["thetapath.engine"].dispose()
 
 

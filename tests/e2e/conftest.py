@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from app import create_app, db
 from app.db import make_engine
 from app.demo import ensure_demo
+from app.jobs.workers import stop_in_process
 from app.migrate import upgrade
 from tests.mailbox import Mailbox, SMTPServer
 
@@ -76,6 +77,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) -> I
         ensure_demo(db.session(), with_pack=False)
     with LiveServer(app, smtp_server.mailbox) as server:
         yield server
+    stop_in_process(app)  # its job thread, if a test gave it work
     app.extensions["thetapath.engine"].dispose()
 
 
