@@ -7,6 +7,7 @@ traceback.
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from pathlib import Path
@@ -68,14 +69,17 @@ def _load_bank(path: Path) -> ItemBank:
 
 
 def _write_json(data: dict[str, Any], out: Path | None) -> None:
-    text = json.dumps(data, indent=2) + "\n"
+    _write_text(json.dumps(data, indent=2) + "\n", out)
+
+
+def _write_text(text: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
     tmp = out.with_name(out.name + ".tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)  # atomic: a reader never sees half a bank
+        tmp.replace(out)  # atomic: a reader never sees half a file
     except OSError as exc:
         _fail(f"{out}: cannot be written ({exc.strerror})")
 
@@ -155,6 +159,37 @@ def user_create(email: str, name: str, institution_slug: str, role: str, passwor
         _fail(f"thetapath user create: {err}")
     session.commit()
     click.echo(f"created {user.email} as {role} in {inst.slug}")
+
+
+@main.command("export")
+@click.argument("what", type=click.Choice(["responses", "bank", "results"]))
+@click.option("--institution", "institution_slug", required=True, help="The institution's slug.")
+@click.option("--pack", "pack_ref", required=True, metavar="ID@VERSION", help="A stored pack version.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="The file to write (default: standard output).")
+@with_appcontext
+def export_command(what: str, institution_slug: str, pack_ref: str, out: Path | None) -> None:
+    """Export a pack version's responses (CSV), item bank (JSON) or results (CSV).
+
+    Learners appear under pseudonyms made for this export only (see docs/privacy.md). The responses
+    are in the format 'thetapath calibrate' reads.
+    """
+    from sqlalchemy import select
+
+    from app import db
+    from app.analytics.exports import EXPORTS
+    from app.models import Institution, Pack, PackVersion
+
+    pack_id, _, version = pack_ref.partition("@")
+    if not pack_id or not version:
+        _fail(f"--pack {pack_ref!r}: name a stored pack version as ID@VERSION, e.g. data-literacy@1.0.0")
+    session = db.session()
+    row = session.scalar(
+        select(PackVersion).join(Pack).join(Institution, Institution.id == Pack.institution_id)
+        .where(Institution.slug == institution_slug, Pack.slug == pack_id, PackVersion.version == version))
+    if row is None:
+        _fail(f"{pack_ref}: no such pack version in institution {institution_slug!r}")
+    _write_text(EXPORTS[what][2](session, row), out)
 
 
 DEMO_LEARNERS = 200
@@ -281,6 +316,20 @@ def _parse_prior(family: str, meaning: str, example: str) -> Any:
     return parse
 
 
+def _max_score_column(responses: Path) -> dict[str, int]:
+    """Each item's highest possible score from an optional ``max_score`` column (as exports have)."""
+    rows = csv.DictReader(_read_text(responses).splitlines())
+    names = {(name or "").strip().lower().lstrip("\ufeff"): name for name in rows.fieldnames or ()}
+    if "max_score" not in names or "item" not in names:
+        return {}
+    out: dict[str, int] = {}
+    for row in rows:
+        item, value = (row.get(names["item"]) or "").strip(), (row.get(names["max_score"]) or "").strip()
+        if item and value.isdigit():
+            out[item] = max(out.get(item, 0), int(value))
+    return out
+
+
 def _declared_categories(
     responses: Path, model: str, data: ResponseData, anchors: ItemBank | None,
     default: int | None, per_item: dict[str, int],
@@ -294,11 +343,14 @@ def _declared_categories(
         _fail(f"{responses}: --categories names item {unknown[0]!r}, which has no responses in "
               "this file; check the item id")
     anchored = set(anchors.ids) if anchors is not None else set()
+    from_column = _max_score_column(responses)
     declared: dict[str, int] = {}
     missing: list[str] = []
     for iid in data.items:
         if iid in per_item:
             declared[iid] = per_item[iid]
+        elif iid in from_column and default is None:
+            declared[iid] = from_column[iid] + 1
         elif iid in anchored:
             continue  # the anchor bank knows its categories
         elif default is not None:

@@ -1,7 +1,7 @@
 """Item statistics of a pack version from its learners' responses, computed as a background job.
 
-The job reads every response given to the version's items (pilot items included; a learner's retake
-of an item counts once, by their first answer) and keeps the classical statistics of
+The job reads every learner's first answer to each item of the version (pilot items included; see
+``exports.first_responses``) and keeps the classical statistics of
 ``adaptive.statistics.item_statistics`` in its result. The page reads the newest finished job, so it
 never waits for a computation; asking again while nothing new was answered returns the same job.
 """
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from adaptive import ResponseData
 from adaptive.statistics import item_statistics
+from app.analytics.exports import first_responses
 from app.authz import Principal, scoped
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
 from app.models import Attempt, Job, JobStatus, PackVersion, Response
@@ -67,18 +68,13 @@ def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
         msg = "This pack version was deleted before its statistics could be computed."
         raise JobError(msg)
     ctx.progress(5, "reading the responses")
-    rows = ctx.session.execute(
-        select(Attempt.user_id, Response.item, Response.score, Response.id).join(Attempt)
-        .where(Attempt.pack_version_id == version.id).order_by(Response.id)).all()
+    first = first_responses(ctx.session, version)
     bank, _items = pack_bank(ctx.session, version)
-    first: dict[tuple[str, str], int] = {}
-    for user_id, item, score, _id in rows:  # a retake's answer to the same item counts once
-        first.setdefault((str(user_id), item), score)
-    last = rows[-1][3] if rows else 0
+    last = _last_response_id(ctx.session, version.id)
     ctx.progress(40, "computing the statistics")
     if not first:
         return {"responses": 0, "learners": 0, "last_response_id": last, "statistics": None}
-    data = ResponseData.from_records((learner, item, score) for (learner, item), score in first.items())
+    data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in first)
     stats = item_statistics(data, bank).to_json()
     return {"responses": len(first), "learners": len(data.learners), "last_response_id": last,
             "statistics": stats}

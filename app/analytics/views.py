@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app import db
+from app.analytics.exports import EXPORTS, export_name
 from app.analytics.services import FLAG_MIN_RESPONSES, SORT_KEYS, ask_item_statistics, item_report
 from app.authz import principal, roles_required, scoped
 from app.models import PackVersion, Role
@@ -41,3 +42,13 @@ def compute(version_id: int) -> ResponseReturnValue:
     if job.finished:
         flash("These statistics already include every response; nothing new was answered since.", "info")
     return redirect(url_for("analytics.items", version_id=version_id), code=303)
+
+
+@bp.route("/versions/<int:version_id>/export/<any(responses, bank, results):what>")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def export(version_id: int, what: str) -> ResponseReturnValue:
+    """Download the version's responses, item bank or results (learners pseudonymised)."""
+    version = scoped(db.session(), PackVersion, version_id, principal())
+    _name, media_type, make = EXPORTS[what]
+    return Response(make(db.session(), version), mimetype=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{export_name(version, what)}"'})

@@ -49,7 +49,7 @@ def test_no_endpoint_reveals_another_institutions_objects(
         factories.user(db_session, theirs, role, email=email)
         client.post("/login", data={"email": email, "password": factories.PASSWORD})
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
-                  "position": 0, "path": "images/bar-chart.svg", "job_id": job_id}
+                  "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses"}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:
