@@ -40,6 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from app.accounts import bp as accounts_bp
     from app.accounts.profile import bp as profile_bp
+    from app.admin import bp as admin_bp
     from app.analytics import bp as analytics_bp
     from app.assess import bp as assess_bp
     from app.authoring import bp as authoring_bp
@@ -47,9 +48,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from app.jobs import bp as jobs_bp
     from app.learn import bp as learn_bp
 
-    for blueprint in (accounts_bp, analytics_bp, assess_bp, authoring_bp, home_bp, jobs_bp, learn_bp,
-                      profile_bp):
+    for blueprint in (accounts_bp, admin_bp, analytics_bp, assess_bp, authoring_bp, home_bp, jobs_bp,
+                      learn_bp, profile_bp):
         app.register_blueprint(blueprint)
+
+    from app.authz import template_context
+
+    app.context_processor(template_context)
 
     @login_manager.user_loader
     def _load_user(ident: str) -> Any:

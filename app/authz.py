@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort
+from flask import session as cookie
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
@@ -31,12 +32,36 @@ class Principal:
         return self.role in (Role.INSTRUCTOR, Role.ADMIN)
 
 
-def principal() -> Principal:
-    """The current principal (the user's first membership); 403 when the user belongs nowhere."""
+CURRENT_INSTITUTION = "institution"
+"""Cookie-session key: the institution a user with several memberships is acting in now."""
+
+
+def current_membership() -> Membership | None:
+    """The membership the signed-in user acts in: the one they chose, else their first; None if none."""
+    if not current_user.is_authenticated:
+        return None
     memberships: list[Membership] = sorted(current_user.memberships, key=lambda m: m.id)
-    if not memberships:
+    chosen = cookie.get(CURRENT_INSTITUTION)
+    first = memberships[0] if memberships else None
+    return next((m for m in memberships if m.institution_id == chosen), first)
+
+
+def choose_institution(institution_id: int) -> Membership:
+    """Act in ``institution_id`` from now on (in this browser); NotFound unless the user belongs to it."""
+    memberships: list[Membership] = current_user.memberships
+    membership = next((m for m in memberships if m.institution_id == institution_id), None)
+    if membership is None:
+        msg = "There is nothing here, or it is not yours to see."
+        raise NotFound(msg)
+    cookie[CURRENT_INSTITUTION] = institution_id
+    return membership
+
+
+def principal() -> Principal:
+    """The current principal (the user in the institution they act in); 403 when they belong nowhere."""
+    m = current_membership()
+    if m is None:
         abort(403)
-    m = memberships[0]
     return Principal(user_id=m.user_id, institution_id=m.institution_id, role=m.role)
 
 
@@ -71,3 +96,10 @@ def scoped(session: Session, model: type[T], object_id: int, who: Principal, *, 
         msg = "There is nothing here, or it is not yours to see."
         raise NotFound(msg)
     return obj
+
+
+def template_context() -> dict[str, Any]:
+    """What every page's header needs: the membership acted in (``place``) and all of them."""
+    place = current_membership()
+    memberships = sorted(current_user.memberships, key=lambda m: m.id) if place is not None else []
+    return {"place": place, "places": memberships}

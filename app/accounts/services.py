@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import throttle, tokens
+from app.accounts.invitations import PendingInvitation, pending_invitation, use_invitation, wrong_address
 from app.accounts.throttle import Limit
 from app.errors import ServiceError
 from app.mail import MailError, external_url, send_mail
@@ -222,19 +223,29 @@ def check_mail_budget(session: Session, email: str, address: str) -> None:
 
 
 # ------------------------------------------------------------------------------ sign-up
-def request_sign_up(session: Session, *, name: str, email: str, institution_id: int, address: str) -> None:
+def request_sign_up(session: Session, *, name: str, email: str, institution_id: int | None, address: str,
+                    invitation: str | None = None) -> None:
     """Send the e-mail that finishes a sign-up; the answer never says whether the address has an account.
 
     A new address gets a link (valid ``SIGNUP_MAX_AGE``) to choose a password, which creates the account;
     an address that has one gets a note that someone tried, with links to sign in or reset the password.
-    Nothing is stored but the mail count. Raises ``AccountError`` for a closed institution,
-    ``Throttled`` when too many mails were asked for, ``MailError`` when mail cannot be sent.
+    Nothing is stored but the mail count. With an ``invitation`` (the secret of an invitation link) the
+    account joins the invitation's institution, open to sign-up or not, with its role. Raises
+    ``AccountError`` for a closed institution or an invitation made for another address,
+    ``TokenError`` for an invitation that cannot be used, ``Throttled`` when too many mails were asked
+    for, ``MailError`` when mail cannot be sent.
     """
-    institution = session.get(Institution, institution_id)
-    if institution is None or not institution.open_signup:
+    email = normalise_email(email)
+    pending = pending_invitation(session, invitation) if invitation is not None else None
+    if pending is not None:
+        problem = wrong_address(pending, email)
+        if problem is not None:
+            raise AccountError(problem)
+        institution_id = pending.institution_id
+    institution = session.get(Institution, institution_id) if institution_id is not None else None
+    if institution is None or (pending is None and not institution.open_signup):
         msg = "That institution does not take sign-ups here. Ask it for an invitation."
         raise AccountError(msg)
-    email = normalise_email(email)
     check_mail_budget(session, email, address)
     if _user_by_email(session, email) is not None:
         send_mail(email, "Someone tried to create a Thetapath account with your address", (
@@ -245,7 +256,10 @@ def request_sign_up(session: Session, *, name: str, email: str, institution_id: 
             f"{external_url('accounts.forgot_password')}\n\n"
             "If it was not you, you can ignore this message.\n"))
         return
-    token = tokens.make_token("sign-up", {"n": name.strip(), "e": email, "i": institution.id})
+    payload: dict[str, object] = {"n": name.strip(), "e": email, "i": institution.id}
+    if invitation is not None:
+        payload["v"] = invitation
+    token = tokens.make_token("sign-up", payload)
     hours = SIGNUP_MAX_AGE // 3600
     # no text the visitor typed goes into the mail: the form must not carry a stranger's message
     send_mail(email, "Finish creating your Thetapath account", (
@@ -263,6 +277,12 @@ class PendingSignUp:
     name: str
     email: str
     institution: Institution
+    invitation: PendingInvitation | None = None
+
+    @property
+    def role(self) -> Role:
+        """The role the account gets: the invitation's, or learner."""
+        return self.invitation.role if self.invitation is not None else Role.LEARNER
 
 
 def pending_sign_up(session: Session, token: str) -> PendingSignUp:
@@ -275,18 +295,25 @@ def pending_sign_up(session: Session, token: str) -> PendingSignUp:
     if _user_by_email(session, email) is not None:  # the link did its work once
         msg = "This link was already used: your account exists. Sign in with your password."
         raise AccountExists(msg)
+    secret = data.get("v")
+    invited = pending_invitation(session, secret) if isinstance(secret, str) else None
     institution = session.get(Institution, institution_id)
-    if institution is None or not institution.open_signup:
+    if institution is None or (invited is None and not institution.open_signup):
         msg = "That institution no longer takes sign-ups here. Ask it for an invitation."
         raise AccountError(msg)
-    return PendingSignUp(name=name, email=email, institution=institution)
+    return PendingSignUp(name=name, email=email, institution=institution, invitation=invited)
 
 
 def confirm_sign_up(session: Session, token: str, password: str) -> SignedIn:
-    """Create the learner account a sign-up link stands for, with ``password``, and sign in (one commit)."""
+    """Create the account a sign-up link stands for, with ``password``, and sign in (one commit).
+
+    It is a learner's, or has the role of the invitation it came through, which is then used up.
+    """
     pending = pending_sign_up(session, token)
     user = create_user(session, name=pending.name, email=pending.email, password=password,
-                       institution=pending.institution, role=Role.LEARNER)
+                       institution=pending.institution, role=pending.role)
+    if pending.invitation is not None:
+        use_invitation(session, pending.invitation, user)
     signed_in = _signed_in(session, user)
     try:
         session.commit()

@@ -25,6 +25,7 @@ from app.accounts.forms import (
 )
 from app.accounts.throttle import Throttled
 from app.accounts.tokens import TokenError
+from app.authz import choose_institution
 from app.errors import ServiceError
 from app.web.htmx import render
 
@@ -213,3 +214,17 @@ def reset_password(token: str) -> ResponseReturnValue:
 
 
 __all__ = ["bp", "current_user"]
+
+
+# ------------------------------------------------------------------------------ institutions
+@bp.route("/institution", methods=["POST"])
+@login_required
+def switch_institution() -> ResponseReturnValue:
+    """Act in another of one's institutions (in this browser) from now on."""
+    try:
+        institution_id = int(request.form.get("institution", ""))
+    except ValueError:
+        institution_id = -1
+    membership = choose_institution(institution_id)
+    flash(f"You are now working in {membership.institution.name}.", "success")
+    return redirect(url_for("home.index"), code=303)

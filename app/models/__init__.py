@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .accounts import Institution, LoginSession, Membership, Role, ThrottleEvent, User
+from .accounts import Institution, Invitation, LoginSession, Membership, Role, ThrottleEvent, User
 from .jobs import Job, JobStatus
 from .learning import (
     AbilityRecord,
@@ -19,6 +19,7 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Institution",
+    "Invitation",
     "Job",
     "JobStatus",
     "LessonVisit",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -10,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.analytics.services import request_item_statistics
-from app.models import ModuleRow, Role
+from app.db import utcnow
+from app.models import Invitation, ModuleRow, Role
 from app.packstore import import_pack
 from tests.app import factories
 
@@ -24,7 +26,9 @@ PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts
           "profile.index", "profile.name", "profile.email", "profile.confirm_email",
           "profile.export_json", "profile.export_csv", "profile.delete",
           # e-mailed links and the forms that send them: no institution's objects
-          "accounts.confirm_signup", "accounts.forgot_password", "accounts.reset_password"}
+          "accounts.confirm_signup", "accounts.forgot_password", "accounts.reset_password",
+          # the caller's own institutions only (test_members checks it), and a link's own secret
+          "accounts.switch_institution", "admin.join", "admin.members", "admin.add", "admin.invite"}
 
 
 def test_no_endpoint_reveals_another_institutions_objects(
@@ -41,6 +45,11 @@ def test_no_endpoint_reveals_another_institutions_objects(
     client.post("/logout")
     with app.app_context():
         job_id = request_item_statistics(db_session, version, learner.id).id
+        invitation = Invitation(institution_id=ours.id, role=Role.ADMIN, token_hash="0" * 64,
+                                expires_at=utcnow() + timedelta(days=1))
+        db_session.add(invitation)
+        db_session.flush()
+        invitation_id = invitation.id
     db_session.commit()
 
     theirs = factories.institution(db_session)
@@ -49,7 +58,8 @@ def test_no_endpoint_reveals_another_institutions_objects(
         factories.user(db_session, theirs, role, email=email)
         client.post("/login", data={"email": email, "password": factories.PASSWORD})
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
-                  "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses"}
+                  "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses",
+                  "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x"}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:

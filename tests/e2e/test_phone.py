@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select, text
 
 from app import db
+from app.accounts.invitations import new_invitation
 from app.accounts.services import create_user
 from app.demo import DEMO_INSTITUTION, ensure_demo
 from app.models import Institution, PackVersion, Role
@@ -37,7 +38,9 @@ PASSWORD = "a good long password"
 LEARNER = "phone@example.org"  # a long name and every kind of attempt
 FLAGGED = "phone-flagged@example.org"  # a finished attempt the instructor sees flagged
 INSTRUCTOR = "instructor@example.org"
-PASSWORDS = {LEARNER: PASSWORD, FLAGGED: PASSWORD, INSTRUCTOR: "teach-with-evidence"}
+ADMIN = "admin@example.org"
+PASSWORDS = {LEARNER: PASSWORD, FLAGGED: PASSWORD, INSTRUCTOR: "teach-with-evidence",
+             ADMIN: "run-the-institution"}
 
 FIGURE_MODULE = "margins-of-error"  # its first lesson has a table, its second the confidence-interval figure
 
@@ -118,6 +121,20 @@ def _item_statistics(page: Page, world: World) -> None:
     expect(page.get_by_text("From ", exact=False).first).to_be_visible()
 
 
+def _join(page: Page, world: World) -> None:
+    """A visitor opens an invitation link an admin made."""
+    app = world.live.app
+    with app.app_context():
+        session = db.session()
+        inst = session.scalar(select(Institution).where(Institution.slug == DEMO_INSTITUTION[0]))
+        assert inst is not None
+        secret = new_invitation(session, institution_id=inst.id, role=Role.INSTRUCTOR, email=None,
+                                created_by_id=None)
+        session.commit()
+    page.goto(world.url(f"/join/{secret}"))
+    expect(page.get_by_role("heading", name="Join Demo University")).to_be_visible()
+
+
 SCREENS: list[Screen] = [
     Screen("welcome", None, "/"),
     Screen("sign-in", None, "/login"),
@@ -125,6 +142,7 @@ SCREENS: list[Screen] = [
     Screen("sign-up", None, "/signup"),
     Screen("sign-up-invalid", None, _failed_sign_up),
     Screen("forgot-password", None, "/password/forgot"),
+    Screen("join-by-invitation", None, _join),
     Screen("not-found", None, "/no-such-page"),
     Screen("dashboard", LEARNER, "/"),
     Screen("catalogue", LEARNER, "/learn/"),
@@ -147,6 +165,7 @@ SCREENS: list[Screen] = [
     Screen("author-upload-rejected", INSTRUCTOR, _rejected_upload),
     Screen("flagged-attempts", INSTRUCTOR, "/author/attempts"),
     Screen("item-statistics", INSTRUCTOR, _item_statistics),
+    Screen("members", ADMIN, "/admin/members"),
 ]
 
 
@@ -193,7 +212,7 @@ def world(live: LiveServer, browser: Browser) -> Iterator[World]:
         "math_lesson": next(i for i, lesson in enumerate(maths.lessons) if "$" in lesson.markdown),
     }
 
-    for email in (LEARNER, FLAGGED, INSTRUCTOR):
+    for email in (LEARNER, FLAGGED, INSTRUCTOR, ADMIN):
         ctx = browser.new_context()
         page = ctx.new_page()
         sign_in(page, live, email, PASSWORDS[email])
