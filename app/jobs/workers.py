@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -160,7 +162,12 @@ def perform(job_id: int) -> None:
 
 
 def work(app: Flask, *, burst: bool = False) -> None:
-    """``thetapath worker``: run jobs until stopped (``burst``: until none is due)."""
+    """``thetapath worker``: run jobs until stopped (``burst``: until none is due).
+
+    SIGTERM or Ctrl+C stop it after the job it is running; SIGUSR2 prints every thread's stack to
+    stderr (to see what a worker that seems stuck is doing).
+    """
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     url = app.config.get("REDIS_URL")
     if not url:
         if burst:

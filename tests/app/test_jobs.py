@@ -6,6 +6,7 @@ run by the app's own thread on a real database, and by a real ``thetapath worker
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -351,7 +352,15 @@ def test_a_thetapath_worker_process_runs_jobs_from_redis(own_database: str, tmp_
             s.commit()
         assert _wait_finished(app, swept.id).status is JobStatus.DONE
     finally:
-        worker.terminate()
-        output = worker.communicate(timeout=20)[0].decode(errors="replace")
-        app.extensions["thetapath.engine"].dispose()
+        worker.terminate()  # a warm shutdown: an idle worker stops at once
+        try:
+            output = worker.communicate(timeout=30)[0].decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            worker.send_signal(signal.SIGUSR2)  # the worker prints every thread's stack
+            time.sleep(1)
+            worker.kill()
+            output = worker.communicate()[0].decode(errors="replace")
+            pytest.fail(f"thetapath worker did not stop within 30 s of SIGTERM:\n{output}")
+        finally:
+            app.extensions["thetapath.engine"].dispose()
     assert "Traceback" not in output, output
