@@ -3,25 +3,26 @@ learners who took its assessments through the app (one action, one commit)."""
 
 from __future__ import annotations
 
-import math
+import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive.simulate import draw_score
 from app.accounts.services import create_user, normalise_email
 from app.assess.services import OptionCodes, attempt_salt, option_codes, start, submit
 from app.authz import Principal
 from app.errors import ServiceError
 from app.learn.services import lesson_page
 from app.models import Attempt, AttemptStatus, Institution, Membership, PackVersion, Role, User
-from app.packstore import content_of, import_pack
-from content import Item
+from app.packstore import content_of, import_pack, module_bank
+from content import Item, score
 
 DEMO_INSTITUTION = ("demo-university", "Demo University")
 DEMO_PACK = Path(__file__).resolve().parent.parent / "content" / "packs" / "data-literacy"
@@ -101,24 +102,64 @@ def answer_form(item: Item, right: bool, codes: OptionCodes) -> dict[str, list[s
     return {name: value if isinstance(value, list) else [value] for name, value in fields.items()}
 
 
-def _p_right(item: Item, theta: float) -> float:
-    """The chance that a learner of ability ``theta`` answers ``item`` right, under its parameters."""
-    p = item.parameters()
-    b = sum(p.thresholds) / len(p.thresholds) if p.thresholds else p.b
-    return p.c + (1.0 - p.c) / (1.0 + math.exp(-p.a * (theta - b)))
+def _form_of(item: Item, answer: Any, codes: OptionCodes) -> dict[str, list[str]]:
+    """The form fields that send ``answer`` (in the shape the item type scores)."""
+    if item.type == "multiple_choice":
+        return {"answer": [codes.option(o) for o in answer]}
+    if item.type == "ordering":
+        return {f"rank-{codes.option(o)}": [str(answer.index(o) + 1)] for o in answer}
+    if item.type == "matching":
+        return {f"match-{codes.source(src)}": [codes.target(tgt)] for src, tgt in answer.items()}
+    msg = f"no partial answers for {item.type} items"
+    raise ValueError(msg)
+
+
+def _candidates(item: Item) -> Iterator[Any]:
+    """Answers to a partial-credit item, in the shapes its type scores (bounded in number)."""
+    if item.type == "multiple_choice":
+        ids = [o.id for o in item.options]
+        for size in range(1, len(ids) + 1):
+            yield from (list(c) for c in itertools.combinations(ids, size))
+    elif item.type == "ordering":
+        yield from (list(p) for p in itertools.islice(
+            itertools.permutations([o.id for o in item.options]), 5040))
+    elif item.type == "matching":
+        sources, targets = [s.id for s in item.sources], [t.id for t in item.targets]
+        for combo in itertools.islice(itertools.product(targets, repeat=len(sources)), 20000):
+            yield dict(zip(sources, combo, strict=True))
+
+
+_PARTIAL: dict[tuple[str, str, int], Any] = {}
+
+
+def answer_scoring(item: Item, points: int, codes: OptionCodes) -> dict[str, list[str]]:
+    """Form fields of an answer to ``item`` that scores ``points`` (0 to its maximum).
+
+    Full marks and none come from :func:`answer_form`; a partial score from the first answer found
+    that earns it, remembered per item.
+    """
+    if points >= item.max_score or points <= 0:
+        return answer_form(item, points > 0, codes)
+    key = (item.file, item.id, points)
+    if key not in _PARTIAL:
+        _PARTIAL[key] = next((a for a in _candidates(item) if score(item, a) == points), None)
+    found = _PARTIAL[key]
+    return _form_of(item, found, codes) if found is not None else answer_form(item, False, codes)
 
 
 def seed_simulated_learners(session: Session, inst: Institution, count: int, *, seed: int = 20261207,
                             progress: Callable[[int, int], None] | None = None) -> int:
     """Simulated learners who study the newest demo pack version's modules and take their assessments.
 
-    Each has an ability per competency (a general ability plus a competency's own part) and answers
-    every question right with the probability its parameters give, through the same services as a
-    person: the lesson is opened, the assessment started, each answer parsed, scored and recorded, the
-    evidence written. Some stop after a lesson, some leave an assessment unfinished, and the rest go on
-    to the next module with a chance of their own, so the funnel narrows. Learner ``n`` is the same
-    whenever it is made, and those that exist already are skipped, so this is idempotent and an
-    interrupted run goes on where it stopped. Returns how many were made.
+    Each has an ability per competency (a general ability plus a competency's own part) and earns on
+    each question a score drawn from the item's own model (partial credit included), answering
+    through the same services as a person: the lesson is opened, the assessment started, each answer
+    parsed, scored and recorded, the evidence written. Some stop after a lesson, some leave an
+    assessment unfinished, and the rest go on to the next module with a chance of their own, so the
+    funnel narrows. Learner ``n`` is the same whenever it is made, and those that exist already are
+    skipped, so this is idempotent and an interrupted run goes on where it stopped. Returns how many
+    were made. Answering as the model says, about 5% of their attempts are flagged by person fit, as
+    the rules' false-alarm rate would have it.
     """
     version = session.scalar(select(PackVersion).where(PackVersion.institution_id == inst.id)
                              .order_by(PackVersion.id.desc()))
@@ -160,6 +201,7 @@ def _seed(session: Session, inst: Institution, version: PackVersion, count: int,
             except ServiceError:  # nothing to assess in this module
                 continue
             theta = ability[module.competencies[0]]
+            bank, _ = module_bank(session, version, row.key)
             gives_up = rng.randint(2, 8) if rng.random() < 0.1 else None  # leaves it unfinished
             for answered in range(200):
                 attempt = session.get(Attempt, attempt_id)
@@ -167,8 +209,8 @@ def _seed(session: Session, inst: Institution, version: PackVersion, count: int,
                 if attempt.status is AttemptStatus.COMPLETED or answered == gives_up:
                     break
                 item = items[attempt.state["pending"]]
-                form = answer_form(item, rng.random() < _p_right(item, theta),
-                                   option_codes(attempt_salt(attempt), item))
+                points = draw_score(bank, theta, item.id, rng.random())  # as the model says
+                form = answer_scoring(item, points, option_codes(attempt_salt(attempt), item))
                 submit(session, who, attempt_id, attempt.pending_token or "", form)
             if gives_up is not None or rng.random() > keep_going:
                 break

@@ -179,3 +179,11 @@ def accept_invitation(session: Session, user: User, secret: str) -> PendingInvit
     use_invitation(session, pending, user)
     session.commit()
     return pending
+
+
+def set_open_signup(session: Session, who: Principal, open_signup: bool) -> None:
+    """Let anyone create a learner account in the institution, or only the invited (one commit)."""
+    institution = session.get(Institution, who.institution_id)
+    assert institution is not None  # the principal's membership guarantees it
+    institution.open_signup = open_signup
+    session.commit()

@@ -105,6 +105,17 @@ def revoke(invitation_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.members"), code=303)
 
 
+@bp.route("/admin/settings/signup", methods=["POST"])
+@roles_required(Role.ADMIN)
+def signup_setting() -> ResponseReturnValue:
+    """Open or close sign-up to the institution."""
+    opened = request.form.get("open") == "1"
+    services.set_open_signup(db.session(), principal(), opened)
+    flash("Sign-up is open: anyone can create a learner account here." if opened else
+          "Sign-up is closed: people join by invitation.", "success")
+    return redirect(url_for("home.index"), code=303)
+
+
 @bp.route("/join/<token>", methods=["GET", "POST"])
 def join(token: str) -> ResponseReturnValue:
     """An invitation link: accept it when signed in, or create an account through it."""

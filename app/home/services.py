@@ -1,4 +1,5 @@
-"""The learner's dashboard: everything to resume, newest first."""
+"""Home pages: the learner's dashboard (everything to resume, newest first), and the home of
+instructors and admins (their packs, what needs attention, their people)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive.pathing import CompetencyGraph
+from app.analytics.services import item_report
 from app.authz import Principal
 from app.db import utcnow
 from app.models import (
     AbilityRecord,
     Attempt,
     AttemptStatus,
+    Institution,
+    Job,
+    JobStatus,
     LessonVisit,
+    Membership,
     ModuleRow,
     PackVersion,
     Response,
+    Role,
     User,
 )
 from app.packstore import content_of
@@ -134,3 +141,67 @@ def set_daily_goal(session: Session, who: Principal, goal: int | None) -> None:
     assert user is not None
     user.daily_goal = goal
     session.commit()
+
+
+# ------------------------------------------------------------------------------ instructors and admins
+@dataclass(frozen=True)
+class VersionLine:
+    """A pack version on an instructor's home: who uses it and what needs a look."""
+
+    version_id: int
+    title: str
+    version: str
+    learners: int
+    responses: int
+    flagged_items: int | None  # None: no statistics computed yet
+    statistics_running: bool
+
+
+@dataclass(frozen=True)
+class StaffHome:
+    """An instructor's or admin's home: their packs, what needs attention, their people."""
+
+    versions: tuple[VersionLine, ...]
+    flagged_attempts: int
+    failed_jobs: tuple[Job, ...]
+    learners: int
+    simulated_learners: int
+    active_learners: int  # answered something in the last 7 days
+    members_by_role: dict[str, int]
+    open_signup: bool
+
+
+def staff_home(session: Session, who: Principal) -> StaffHome:
+    """What an instructor or admin of ``who``'s institution sees first."""
+    inst = who.institution_id
+    versions = []
+    for version in session.scalars(select(PackVersion).where(PackVersion.institution_id == inst)
+                                   .order_by(PackVersion.id.desc()).limit(20)):
+        learners, responses = session.execute(
+            select(func.count(func.distinct(Attempt.user_id)), func.count(Response.id))
+            .select_from(Attempt).join(Response, Response.attempt_id == Attempt.id)
+            .where(Attempt.pack_version_id == version.id)).one()
+        report = item_report(session, who, version)
+        versions.append(VersionLine(
+            version.id, version.title, version.version, learners, responses,
+            sum(1 for row in report.rows if row.flags) if report.finished else None,
+            report.running is not None))
+    flagged = session.scalar(select(func.count()).select_from(Attempt).where(
+        Attempt.institution_id == inst, Attempt.flagged.is_(True))) or 0
+    failed = tuple(session.scalars(select(Job).where(
+        Job.institution_id == inst, Job.status == JobStatus.FAILED,
+        Job.finished_at > utcnow() - timedelta(days=7)).order_by(Job.id.desc()).limit(5)))
+    roles = dict(session.execute(
+        select(Membership.role, func.count()).join(User, User.id == Membership.user_id)
+        .where(Membership.institution_id == inst, User.simulated.is_(False))
+        .group_by(Membership.role)).all())
+    simulated = session.scalar(select(func.count()).select_from(Membership).join(User).where(
+        Membership.institution_id == inst, User.simulated.is_(True))) or 0
+    active = session.scalar(
+        select(func.count(func.distinct(Attempt.user_id))).select_from(Attempt)
+        .join(Response, Response.attempt_id == Attempt.id)
+        .where(Attempt.institution_id == inst, Response.created_at > utcnow() - timedelta(days=7))) or 0
+    institution = session.get(Institution, inst)
+    return StaffHome(tuple(versions), flagged, failed, roles.get(Role.LEARNER, 0), simulated, active,
+                     {role.value: n for role, n in roles.items()},
+                     bool(institution and institution.open_signup))

@@ -11,7 +11,7 @@ from wtforms.validators import NumberRange, Optional
 
 from app import db
 from app.authz import principal
-from app.home.services import competency_lines, progress, resume_cards, set_daily_goal
+from app.home.services import competency_lines, progress, resume_cards, set_daily_goal, staff_home
 from app.web.htmx import render
 
 bp = Blueprint("home", __name__, template_folder="templates")
@@ -19,7 +19,18 @@ bp = Blueprint("home", __name__, template_folder="templates")
 
 @bp.route("/")
 def index() -> ResponseReturnValue:
-    """Show the dashboard, or the welcome page to visitors."""
+    """The home of one's role: an instructor's or admin's overview, a learner's dashboard; a welcome
+    page for visitors."""
+    if current_user.is_authenticated:
+        who = principal() if current_user.memberships else None
+        if who is not None and who.can_author:
+            return render("home/staff.html", home=staff_home(db.session(), who), who=who)
+    return dashboard()
+
+
+@bp.route("/dashboard")
+def dashboard() -> ResponseReturnValue:
+    """The learner's dashboard (instructors and admins study too), or the welcome page to visitors."""
     if current_user.is_authenticated:
         memberships = [(m.institution.name, m.role.value) for m in current_user.memberships]
         who = principal() if memberships else None

@@ -85,7 +85,7 @@ def test_responses_export_is_pseudonymous_and_calibrates_like_the_stored_data(
     assert result.exit_code == 0, result.output
     from_csv = ItemBank.from_json(json.loads((tmp_path / "bank.json").read_text()))
     stored = calibrate(ResponseData.from_records((str(r.user_id), r.item, r.score) for r in first),
-                       "gpcm", max_iter=5)
+                       "gpcm", max_iter=5, categories={r.item: r.max_score + 1 for r in first})
     assert from_csv.ids == stored.bank.ids
     np.testing.assert_allclose(from_csv.a, stored.bank.a, rtol=1e-6)
     np.testing.assert_allclose(np.nan_to_num(from_csv.thresholds), np.nan_to_num(stored.bank.thresholds),

@@ -15,6 +15,8 @@ def test_placement_sets_a_starting_point(browser: Browser, live: LiveServer) -> 
     ctx = browser.new_context()
     page = ctx.new_page()
     sign_in(page, live, "instructor@example.org", "teach-with-evidence")
+    expect(page.get_by_role("heading", name="Needs your attention")).to_be_visible()  # their home
+    page.get_by_role("link", name="Your own learning dashboard").click()  # instructors study too
     expect(page.get_by_role("heading", name="Your pace")).to_be_visible()
     assert axe_violations(page) == []  # the dashboard
     shot(page, "dashboard")
