@@ -8,21 +8,25 @@ never waits for a computation; asking again while nothing new was answered retur
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adaptive import ResponseData
-from adaptive.statistics import item_statistics
-from app.analytics.exports import first_responses
+from adaptive import ItemBank, ResponseData, eap_scores
+from adaptive.statistics import empirical_reliability, item_fit, item_statistics, marginal_reliability
+from app.analytics.exports import FirstResponse, first_responses
 from app.authz import Principal, scoped
+from app.errors import NotFound
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
 from app.models import Attempt, Job, JobStatus, PackVersion, Response
-from app.packstore import content_of, pack_bank
+from app.packstore import content_of, markdown, pack_bank
+from content import Item
 
 ITEM_STATISTICS = "item-statistics"
 
@@ -31,6 +35,9 @@ FLAG_MIN_RESPONSES = 30
 TOO_EASY = 0.95  # proportion correct above this: the item tells almost nobody apart
 TOO_HARD = 0.05
 LOW_DISCRIMINATION = 0.10  # item-rest correlation below this: the item barely follows ability
+# infit or outfit mean-square outside this range: the answers fit the item's parameters badly
+# (0.7-1.3 is the usual range for multiple-choice tests; Wright & Linacre 1994)
+FIT_RANGE = (0.7, 1.3)
 
 
 def _statistics_url(job: Job) -> str:
@@ -76,8 +83,57 @@ def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
         return {"responses": 0, "learners": 0, "last_response_id": last, "statistics": None}
     data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in first)
     stats = item_statistics(data, bank).to_json()
+    ctx.progress(60, "fitting the items to the learners' abilities")
+    competency_of = {item.id: item.competency for item in content_of(ctx.session, version).items}
+    fit, competencies = _fit_by_competency(first, bank, competency_of)
     return {"responses": len(first), "learners": len(data.learners), "last_response_id": last,
-            "statistics": stats}
+            "statistics": stats, "fit": fit, "competencies": competencies}
+
+
+# Ability groups for the observed item characteristic curve: learners binned by their EAP estimate.
+THETA_BINS = (-1.5, -0.5, 0.5, 1.5)
+
+
+def _fit_by_competency(first: list[FirstResponse], bank: ItemBank, competency_of: dict[str, str],
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Infit/outfit and the observed curve per item, reliability per competency.
+
+    Each competency is scored on its own: a learner's EAP ability from their answers to its items
+    (N(0, 1) prior), which the fit of those items is then judged against.
+    """
+    rows: dict[str, list[FirstResponse]] = {}
+    for r in first:
+        rows.setdefault(competency_of.get(r.item, ""), []).append(r)
+    fit: dict[str, Any] = {}
+    competencies: dict[str, Any] = {}
+    for competency, answers in rows.items():
+        data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in answers)
+        scores = eap_scores(bank, data)
+        item_fits = item_fit(data, bank, scores.theta)
+        groups = np.searchsorted(THETA_BINS, scores.theta[data.person])  # each response's group
+        maximum = np.array([max(r.max_score, 1) for r in answers], dtype=float)
+        cells = data.item * (len(THETA_BINS) + 1) + groups
+        size = len(data.items) * (len(THETA_BINS) + 1)
+        counts = np.bincount(cells, minlength=size).reshape(len(data.items), -1)
+        sums = np.bincount(cells, weights=data.score / maximum, minlength=size).reshape(counts.shape)
+        for j, item_id in enumerate(item_fits.items):
+            row = data.item_index(item_id)
+            observed = [{"n": int(n), "mean": float(total / n) if n else None}
+                        for n, total in zip(counts[row], sums[row], strict=True)]
+            fit[item_id] = {
+                "infit": _finite(item_fits.infit[j]), "outfit": _finite(item_fits.outfit[j]),
+                "infit_t": _finite(item_fits.infit_t[j]), "outfit_t": _finite(item_fits.outfit_t[j]),
+                "observed": observed}
+        positions = [bank.index(i) for i in data.items]
+        competencies[competency] = {
+            "learners": len(data.learners),
+            "empirical_reliability": _finite(empirical_reliability(scores.theta, scores.sd)),
+            "marginal_reliability": _finite(marginal_reliability(bank, positions))}
+    return fit, competencies
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +149,8 @@ class ItemRow:
     responses: int
     proportion_correct: float | None
     point_biserial: float | None
+    infit: float | None
+    outfit: float | None
     flags: tuple[str, ...]
 
 
@@ -104,18 +162,28 @@ class ItemReport:
     running: Job | None
     rows: tuple[ItemRow, ...]
     competencies: tuple[tuple[str, str], ...]  # (id, title) in pack order
+    # per competency: title, learners, empirical reliability, marginal reliability
+    reliability: tuple[tuple[str, int, float | None, float | None], ...]
     responses: int
     learners: int
     new_responses: int  # answered since the statistics were computed
 
 
-SORT_KEYS = ("id", "competency", "responses", "proportion_correct", "point_biserial", "a", "b")
+SORT_KEYS = ("id", "competency", "responses", "proportion_correct", "point_biserial", "infit", "outfit",
+             "a", "b")
 
 
-def _flags(n: int, p: float | None, pbis: float | None) -> tuple[str, ...]:
+def _flags(n: int, p: float | None, pbis: float | None, fit: Mapping[str, Any] | None = None,
+           ) -> tuple[str, ...]:
     if n < FLAG_MIN_RESPONSES:
         return ()
     out = []
+    fit = fit or {}
+    mean_squares = [m for m in (fit.get("infit"), fit.get("outfit")) if m is not None]
+    if any(m > FIT_RANGE[1] for m in mean_squares):
+        out.append("answers less predictable than its parameters say")
+    elif any(m < FIT_RANGE[0] for m in mean_squares):
+        out.append("answers more predictable than its parameters say")
     if p is not None and p > TOO_EASY:
         out.append("too easy for these learners")
     if p is not None and p < TOO_HARD:
@@ -142,6 +210,7 @@ def item_report(session: Session, who: Principal, version: PackVersion, *, sort:
     result = finished.result if finished is not None and finished.result else {}
     stats = result.get("statistics") or {}
     index = {item_id: n for n, item_id in enumerate(stats.get("items", []))}
+    fits = result.get("fit") or {}
     rows = []
     for item in pack.items:
         if item.max_score == 0 or (competency and item.competency != competency):
@@ -151,9 +220,10 @@ def item_report(session: Session, who: Principal, version: PackVersion, *, sort:
         p = stats["proportion_correct"][n] if n is not None else None
         pbis = stats["point_biserial"][n] if n is not None else None
         params = item.parameters()
+        fit = fits.get(item.id) or {}
         row = ItemRow(item.id, titles.get(item.competency, item.competency), item.type, item.pilot,
                       None if item.pilot else params.a, None if item.pilot else params.b, count, p,
-                      pbis, _flags(count, p, pbis))
+                      pbis, fit.get("infit"), fit.get("outfit"), _flags(count, p, pbis, fit))
         if flagged_only and not row.flags:
             continue
         rows.append(row)
@@ -164,6 +234,74 @@ def item_report(session: Session, who: Principal, version: PackVersion, *, sort:
     last = int(result.get("last_response_id", 0))
     new = session.scalar(select(func.count(Response.id)).join(Attempt).where(
         Attempt.pack_version_id == version.id, Response.id > last)) or 0
+    per_competency = result.get("competencies") or {}
+    reliability = tuple((c.title, per_competency[c.id]["learners"],
+                         per_competency[c.id]["empirical_reliability"],
+                         per_competency[c.id]["marginal_reliability"])
+                        for c in pack.competencies if c.id in per_competency)
     return ItemReport(finished, running, tuple(present + missing),
-                      tuple((c.id, c.title) for c in pack.competencies),
+                      tuple((c.id, c.title) for c in pack.competencies), reliability,
                       int(result.get("responses", 0)), int(result.get("learners", 0)), new)
+
+
+# Where the observed curve's ability groups sit on the chart (the groups split at THETA_BINS).
+GROUP_CENTRES = (-2.0, -1.0, 0.0, 1.0, 2.0)
+THETA_GRID = tuple(round(-4 + 0.1 * k, 1) for k in range(81))
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """One item for its instructor: what it asks, its parameters, its statistics and its curves."""
+
+    version: PackVersion
+    row: ItemRow
+    stem_html: str
+    key: str
+    model: str
+    parameters: tuple[tuple[str, str], ...]
+    fit: Mapping[str, Any] | None
+    expected: tuple[tuple[float, float], ...]  # theta, expected score as a share of the maximum
+    information: tuple[tuple[float, float], ...]
+    observed: tuple[tuple[float, float | None, int], ...]  # group centre, observed share, learners
+
+
+def item_detail(session: Session, who: Principal, version_id: int, item_id: str) -> ItemDetail:
+    """An item of a version in ``who``'s institution, with the newest statistics; NotFound if none."""
+    version = scoped(session, PackVersion, version_id, who)
+    item = next((it for it in content_of(session, version).items
+                 if it.id == item_id and it.max_score > 0), None)
+    if item is None:
+        msg = "This pack version has no such scored item."
+        raise NotFound(msg)
+    report = item_report(session, who, version)
+    row = next(r for r in report.rows if r.id == item.id)
+    result = report.finished.result if report.finished is not None and report.finished.result else {}
+    fit = (result.get("fit") or {}).get(item.id)
+    bank, _items = pack_bank(session, version)
+    position = np.array([bank.index(item.id)])
+    grid = np.array(THETA_GRID)
+    expected = bank.expected_score(grid, position)[:, 0] / item.max_score
+    information = bank.information(grid, position)[:, 0]
+    params = item.parameters()
+    shown = [("model", params.model), ("a", f"{params.a:.3f}")]
+    if params.thresholds:
+        shown.append(("thresholds", ", ".join(f"{t:.3f}" for t in params.thresholds)))
+    else:
+        shown += [("b", f"{params.b:.3f}"), ("c", f"{params.c:.3f}")]
+    observed = tuple((centre, group["mean"], group["n"])
+                     for centre, group in zip(GROUP_CENTRES, (fit or {}).get("observed", []), strict=False))
+    return ItemDetail(version, row, markdown(item.stem), _key_text(item), params.model, tuple(shown), fit,
+                      tuple(zip(THETA_GRID, expected.tolist(), strict=True)),
+                      tuple(zip(THETA_GRID, information.tolist(), strict=True)), observed)
+
+
+def _key_text(item: Item) -> str:
+    """The key in words, with option texts (an instructor's page: never shown to learners)."""
+    texts = {c.id: c.text for c in (*item.options, *item.sources, *item.targets)}
+    key = item.key
+    if isinstance(key, tuple):
+        return "; ".join(" → ".join(texts.get(str(part), str(part)) for part in k) if isinstance(k, tuple)
+                         else texts.get(str(k), str(k)) for k in key)
+    if key is None:
+        return ", ".join(item.accepted) or "—"
+    return texts.get(str(key), str(key))

@@ -7,7 +7,14 @@ from flask.typing import ResponseReturnValue
 
 from app import db
 from app.analytics.exports import EXPORTS, export_name
-from app.analytics.services import FLAG_MIN_RESPONSES, SORT_KEYS, ask_item_statistics, item_report
+from app.analytics.plots import Series, line_chart
+from app.analytics.services import (
+    FLAG_MIN_RESPONSES,
+    SORT_KEYS,
+    ask_item_statistics,
+    item_detail,
+    item_report,
+)
 from app.authz import principal, roles_required, scoped
 from app.models import PackVersion, Role
 from app.web.htmx import render
@@ -52,3 +59,27 @@ def export(version_id: int, what: str) -> ResponseReturnValue:
     _name, media_type, make = EXPORTS[what]
     return Response(make(db.session(), version), mimetype=media_type, headers={
         "Content-Disposition": f'attachment; filename="{export_name(version, what)}"'})
+
+
+@bp.route("/versions/<int:version_id>/items/<item_id>")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def item(version_id: int, item_id: str) -> ResponseReturnValue:
+    """One item: its question and key, parameters, statistics, fit and curves."""
+    detail = item_detail(db.session(), principal(), version_id, item_id)
+    curve = line_chart(
+        title=f"Expected score of {item_id} by ability",
+        description="The share of the maximum score the item's parameters expect at each ability, "
+                    "and the share learners of each ability group really scored.",
+        x_label="Ability (theta)", y_label="Share of the maximum score", x_range=(-4, 4),
+        y_range=(0, 1), series=[
+            Series("Expected from the parameters", detail.expected),
+            Series("Observed, by ability group", [(x, y) for x, y, _n in detail.observed],
+                   markers=True, line=False,
+                   notes=[f"{n} learner{'' if n == 1 else 's'}" for _x, _y, n in detail.observed])])
+    top = max((y for _x, y in detail.information), default=1.0)
+    information = line_chart(
+        title=f"Information of {item_id}", description="How precisely the item measures at each ability.",
+        x_label="Ability (theta)", y_label="Information", x_range=(-4, 4),
+        y_range=(0, max(top * 1.1, 0.1)), series=[Series("Item information", detail.information)])
+    return render("analytics/item.html", version=detail.version, detail=detail, curve=curve,
+                  information=information, flag_min=FLAG_MIN_RESPONSES)
