@@ -121,6 +121,13 @@ def _item_statistics(page: Page, world: World) -> None:
     expect(page.get_by_text("From ", exact=False).first).to_be_visible()
 
 
+def _item_detail(page: Page, world: World) -> None:
+    """An item's page from the statistics table, with its charts."""
+    page.goto(world.url("/author/versions/{version}/items?sort=responses&order=desc"))
+    page.locator("table.items a code").first.click()
+    expect(page.locator("svg.chart").first).to_be_visible()
+
+
 def _join(page: Page, world: World) -> None:
     """A visitor opens an invitation link an admin made."""
     app = world.live.app
@@ -166,6 +173,7 @@ SCREENS: list[Screen] = [
     Screen("author-upload-rejected", INSTRUCTOR, _rejected_upload),
     Screen("flagged-attempts", INSTRUCTOR, "/author/attempts"),
     Screen("item-statistics", INSTRUCTOR, _item_statistics),
+    Screen("item-detail", INSTRUCTOR, _item_detail),
     Screen("members", ADMIN, "/admin/members"),
 ]
 
