@@ -111,3 +111,38 @@ def _marker(shape: str, x: float, y: float, colour: str) -> str:
         return (f'<polygon points="{x:.1f},{y - 5:.1f} {x - 5:.1f},{y + 4:.1f} {x + 5:.1f},{y + 4:.1f}" '
                 f'fill="{colour}"/>')
     return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"/>'
+
+
+def bar_chart(*, title: str, description: str, x_label: str, y_label: str,
+              bars: Sequence[tuple[str, int]], tips: Sequence[str] | None = None, width: int = 480,
+              height: int = 240, label_every: int = 1) -> Markup:
+    """Vertical bars with their count written on each (so the numbers need no reading off the axis);
+    every ``label_every``-th bar's label is written under the axis, and each bar's tooltip is its
+    ``tips`` entry (or its label) with its count."""
+    left, right, top, bottom = 44, 12, 16, 52
+    plot_w, plot_h = width - left - right, height - top - bottom
+    top_count = max((n for _label, n in bars), default=0) or 1
+    slot = plot_w / max(len(bars), 1)
+    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+           f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+           f'<desc>{escape(description)}</desc>',
+           f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
+           'stroke="#5b6472" stroke-width="1"/>']
+    for k, (label, n) in enumerate(bars):
+        h = plot_h * n / top_count
+        x = left + k * slot + slot * 0.15
+        tip = tips[k] if tips else label
+        out.append(f'<g><title>{escape(tip)}: {n}</title><rect x="{x:.1f}" y="{top + plot_h - h:.1f}" '
+                   f'width="{slot * 0.7:.1f}" height="{h:.1f}" fill="#2f5bd3" stroke="#1d2430" '
+                   'stroke-width="1"/></g>')
+        out.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h - h - 3:.1f}" text-anchor="middle" '
+                   f'font-size="10" fill="#1d2430">{n}</text>')
+        if k % label_every == 0:
+            out.append(f'<text x="{x + slot * 0.35:.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
+                       f'font-size="10" fill="#1d2430">{escape(label)}</text>')
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 34}" text-anchor="middle" '
+               f'font-size="12" fill="#1d2430">{escape(x_label)}</text>')
+    out.append(f'<text x="12" y="{top + plot_h / 2:.1f}" text-anchor="middle" font-size="12" '
+               f'fill="#1d2430" transform="rotate(-90 12 {top + plot_h / 2:.1f})">{escape(y_label)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))  # every text above is escaped

@@ -7,7 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from app import db
 from app.analytics.exports import EXPORTS, export_name
-from app.analytics.plots import Series, line_chart
+from app.analytics.learners import band_names, learner_report
+from app.analytics.plots import Series, bar_chart, line_chart
 from app.analytics.services import (
     FLAG_MIN_RESPONSES,
     SORT_KEYS,
@@ -83,3 +84,19 @@ def item(version_id: int, item_id: str) -> ResponseReturnValue:
         y_range=(0, max(top * 1.1, 0.1)), series=[Series("Item information", detail.information)])
     return render("analytics/item.html", version=detail.version, detail=detail, curve=curve,
                   information=information, flag_min=FLAG_MIN_RESPONSES)
+
+
+@bp.route("/versions/<int:version_id>/learners")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def learners(version_id: int) -> ResponseReturnValue:
+    """How the version's learners are doing, in aggregate."""
+    report = learner_report(db.session(), principal(), version_id)
+    bands = band_names()
+    charts = [bar_chart(title=f"Estimates in {c.title}",
+                        description=f"How many learners' latest estimate of {c.title} falls in each "
+                                    "half-logit band of the ability scale.",
+                        x_label="Ability (theta): bands of half a unit", y_label="Learners",
+                        bars=[(short, n) for (short, _name), n in zip(bands, c.histogram, strict=True)],
+                        tips=[name for _short, name in bands], label_every=2)
+              for c in report.competencies]
+    return render("analytics/learners.html", report=report, version=report.version, charts=charts)

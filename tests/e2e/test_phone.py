@@ -174,6 +174,7 @@ SCREENS: list[Screen] = [
     Screen("flagged-attempts", INSTRUCTOR, "/author/attempts"),
     Screen("item-statistics", INSTRUCTOR, _item_statistics),
     Screen("item-detail", INSTRUCTOR, _item_detail),
+    Screen("learner-analytics", INSTRUCTOR, "/author/versions/{version}/learners"),
     Screen("members", ADMIN, "/admin/members"),
 ]
 

@@ -1,0 +1,113 @@
+"""How a version's learners are doing: estimates per competency, mastery, a funnel per module, time on
+task, and what test-outs and placements found. Aggregates only: no learner is named, and only the
+institution's own learners count (the version belongs to it)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.authz import Principal, scoped
+from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow, PackVersion, Response
+from app.packstore import content_of
+
+# estimate histogram: bins of half a logit from -3 to 3, the two ends open
+EDGES = tuple(x / 2 for x in range(-6, 7))
+
+
+@dataclass(frozen=True)
+class CompetencyLine:
+    """The latest estimate of each learner in one competency."""
+
+    title: str
+    learners: int
+    mastered: int
+    not_mastered: int
+    undecided: int
+    histogram: tuple[int, ...]  # learners in each band of ``band_names()``
+    mean: float | None
+
+
+@dataclass(frozen=True)
+class FunnelLine:
+    """One module: how many learners got how far, and how long it took."""
+
+    title: str
+    enrolled: int  # opened a lesson or started an assessment
+    read: int
+    started: int
+    finished: int
+    mastered: int
+    median_seconds_per_answer: float | None
+    median_minutes_per_attempt: float | None
+
+
+@dataclass(frozen=True)
+class LearnerReport:
+    """The learner analytics of one version."""
+
+    version: PackVersion
+    competencies: tuple[CompetencyLine, ...]
+    modules: tuple[FunnelLine, ...]
+    outcomes: tuple[tuple[str, int, int, int], ...]  # kind, finished, mastered, not mastered
+
+
+def _bin(theta: float) -> int:
+    return sum(theta >= edge for edge in EDGES[1:-1])
+
+
+def band_names() -> tuple[tuple[str, str], ...]:
+    """Each band of the histogram: a short label (its lower edge) and its name in words."""
+    inner = [(f"{EDGES[k]:g}", f"{EDGES[k]:g} to {EDGES[k + 1]:g}") for k in range(1, len(EDGES) - 2)]
+    return ((f"<{EDGES[1]:g}", f"below {EDGES[1]:g}"), *inner,
+            (f"{EDGES[-2]:g}+", f"{EDGES[-2]:g} and above"))
+
+
+def learner_report(session: Session, who: Principal, version_id: int) -> LearnerReport:
+    """The learner analytics of a version of ``who``'s institution (NotFound elsewhere)."""
+    version = scoped(session, PackVersion, version_id, who)
+    pack = content_of(session, version)
+    latest: dict[tuple[int, str], AbilityRecord] = {}
+    for record in session.scalars(select(AbilityRecord).where(
+            AbilityRecord.pack_version_id == version.id).order_by(AbilityRecord.id)):
+        latest[(record.user_id, record.competency)] = record
+    competencies = []
+    for competency in pack.competencies:
+        records = [r for (_u, c), r in latest.items() if c == competency.id]
+        counts = Counter(r.mastery for r in records)
+        bins = Counter(_bin(r.theta) for r in records)
+        competencies.append(CompetencyLine(
+            competency.title, len(records), counts["mastered"], counts["not_mastered"],
+            counts["undecided"] + counts[None], tuple(bins[k] for k in range(len(EDGES) - 1)),
+            statistics.fmean(r.theta for r in records) if records else None))
+    modules = []
+    for row in sorted(version.modules, key=lambda m: m.position):
+        modules.append(_funnel(session, row))
+    outcomes = []
+    for kind, words in (("testout", "Test-outs"), ("placement", "Placement tests"), ("review", "Reviews")):
+        done = Counter(session.scalars(select(Attempt.mastery).where(
+            Attempt.pack_version_id == version.id, Attempt.kind == kind,
+            Attempt.status == AttemptStatus.COMPLETED)))
+        outcomes.append((words, sum(done.values()), done["mastered"], done["not_mastered"]))
+    return LearnerReport(version, tuple(competencies), tuple(modules), tuple(outcomes))
+
+
+def _funnel(session: Session, row: ModuleRow) -> FunnelLine:
+    read = set(session.scalars(select(LessonVisit.user_id).where(LessonVisit.module_id == row.id)))
+    attempts = session.execute(select(Attempt.user_id, Attempt.status, Attempt.started_at,
+                                      Attempt.finished_at, Attempt.mastery).where(
+        Attempt.module_id == row.id, Attempt.kind == "assessment")).all()
+    started = {a.user_id for a in attempts}
+    finished = {a.user_id for a in attempts if a.status is AttemptStatus.COMPLETED}
+    mastered = {a.user_id for a in attempts if a.mastery == "mastered"}
+    seconds = [x for x in session.scalars(select(Response.seconds).join(Attempt).where(
+        Attempt.module_id == row.id, Attempt.kind == "assessment")) if x is not None]
+    minutes = [(a.finished_at - a.started_at).total_seconds() / 60 for a in attempts
+               if a.finished_at is not None]
+    return FunnelLine(row.title, len(read | started), len(read), len(started), len(finished),
+                      len(mastered), statistics.median(seconds) if seconds else None,
+                      statistics.median(minutes) if minutes else None)
