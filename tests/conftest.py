@@ -31,6 +31,19 @@ def _reset_postgres(engine: Engine) -> None:
         conn.execute(text("CREATE SCHEMA public"))
 
 
+def fresh_database(name: str, folder: Path) -> str:
+    """The URL of an empty database of its own for a test that needs real commits (a live server,
+    a worker process): a file in ``folder`` on SQLite, or database ``name`` made anew on PostgreSQL."""
+    if not POSTGRES:
+        return f"sqlite:///{folder / f'{name}.sqlite'}"
+    admin = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return POSTGRES.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """An engine on a database that the real migrations brought to head."""

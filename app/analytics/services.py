@@ -127,7 +127,8 @@ def _fit_by_competency(first: list[FirstResponse], bank: ItemBank, competency_of
         positions = [bank.index(i) for i in data.items]
         competencies[competency] = {
             "learners": len(data.learners),
-            "empirical_reliability": _finite(empirical_reliability(scores.theta, scores.sd)),
+            "empirical_reliability": _finite(empirical_reliability(scores.theta, scores.sd))
+            if len(data.learners) >= 2 else None,  # a spread needs two learners
             "marginal_reliability": _finite(marginal_reliability(bank, positions))}
     return fit, competencies
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from app.accounts.services import create_user
@@ -28,3 +29,10 @@ def user(session: Session, inst: Institution, role: Role = Role.LEARNER, *,
                     password=PASSWORD, institution=inst, role=role)
     session.commit()
     return u
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    """Sign out whoever is signed in on ``client``, then sign in as ``email`` through the form."""
+    client.post("/logout")
+    r = client.post("/login", data={"email": email, "password": password})
+    assert r.status_code in (302, 303), r.data[:300]

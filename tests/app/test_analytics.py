@@ -22,12 +22,6 @@ DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 HX = {"HX-Request": "true"}
 
 
-def _sign_in(client: FlaskClient, email: str) -> None:
-    client.get("/logout")
-    r = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert r.status_code in (302, 303), r.data[:300]
-
-
 def easy_title(pack: object, competency: str) -> str:
     return next(c.title for c in pack.competencies if c.id == competency)  # type: ignore[attr-defined]
 
@@ -60,11 +54,11 @@ def test_an_instructor_computes_and_reads_item_statistics(app: Flask, client: Fl
     db_session.commit()
     url = f"/author/versions/{version.id}/items"
 
-    _sign_in(client, learner.email)
+    factories.sign_in(client, learner.email)
     assert client.get(url).status_code == 403
     assert client.post(f"{url}/compute").status_code == 403
 
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     packs = client.get("/author/packs").data.decode()
     assert f'href="{url}"' in packs
     page = client.get(url).data.decode()

@@ -41,17 +41,11 @@ def seeded(app: Flask, db_session: Session) -> tuple[Institution, PackVersion, U
     return inst, version, instructor
 
 
-def _sign_in(client: FlaskClient, email: str) -> None:
-    client.get("/logout")
-    r = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert r.status_code in (302, 303), r.data[:300]
-
-
 def test_responses_export_is_pseudonymous_and_calibrates_like_the_stored_data(
         app: Flask, client: FlaskClient, db_session: Session,
         seeded: tuple[Institution, PackVersion, User], tmp_path: Path) -> None:
     _inst, version, instructor = seeded
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     url = f"/author/versions/{version.id}/export/responses"
     r = client.get(url)
     assert r.status_code == 200 and r.mimetype == "text/csv"
@@ -97,7 +91,7 @@ def test_responses_export_is_pseudonymous_and_calibrates_like_the_stored_data(
 def test_bank_and_results_exports(client: FlaskClient, db_session: Session,
                                   seeded: tuple[Institution, PackVersion, User]) -> None:
     inst, version, instructor = seeded
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     bank = ItemBank.from_json(client.get(f"/author/versions/{version.id}/export/bank").get_json())
     assert bank.ids == pack_bank(db_session, version)[0].ids
     results = _rows(client.get(f"/author/versions/{version.id}/export/results").data.decode())
@@ -108,7 +102,7 @@ def test_bank_and_results_exports(client: FlaskClient, db_session: Session,
     page = client.get(f"/author/versions/{version.id}/items").data.decode()
     assert f'href="/author/versions/{version.id}/export/responses"' in page
     learner = factories.user(db_session, inst, Role.LEARNER)
-    _sign_in(client, learner.email)
+    factories.sign_in(client, learner.email)
     assert client.get(f"/author/versions/{version.id}/export/responses").status_code == 403
 
 
@@ -116,7 +110,7 @@ def test_a_version_without_responses_exports_a_header(client: FlaskClient, db_se
     inst = factories.institution(db_session)
     instructor = factories.user(db_session, inst, Role.INSTRUCTOR)
     version = import_pack(db_session, inst, DEMO, instructor.id).version
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     text = client.get(f"/author/versions/{version.id}/export/responses").data.decode()
     assert text == "learner,item,score,max_score,pilot,attempt_kind,answered_at\n"
     results = client.get(f"/author/versions/{version.id}/export/results").data.decode()

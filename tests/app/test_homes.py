@@ -21,12 +21,6 @@ from tests.app import factories
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 
 
-def _sign_in(client: FlaskClient, email: str) -> None:
-    client.post("/logout")
-    r = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert r.status_code in (302, 303), r.data[:300]
-
-
 def test_each_role_lands_on_its_own_home(app: Flask, client: FlaskClient, db_session: Session) -> None:
     inst = factories.institution(db_session, open_signup=False)
     admin = factories.user(db_session, inst, Role.ADMIN)
@@ -39,10 +33,10 @@ def test_each_role_lands_on_its_own_home(app: Flask, client: FlaskClient, db_ses
     db_session.execute(update(Attempt).where(Attempt.id == attempt_id).values(flagged=True))
     db_session.commit()
 
-    _sign_in(client, learner.email)
+    factories.sign_in(client, learner.email)
     assert "Continue where you left off" in client.get("/").data.decode()
 
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     home = client.get("/").data.decode()
     assert "Needs your attention" in home and "Continue where you left off" not in home
     flagged = db_session.scalar(select(func.count()).select_from(Attempt).where(Attempt.flagged.is_(True)))
@@ -60,7 +54,7 @@ def test_each_role_lands_on_its_own_home(app: Flask, client: FlaskClient, db_ses
     home = client.get("/").data.decode()
     assert "not computed yet" not in home and " flagged</a>" in home
 
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     home = client.get("/").data.decode()
     assert "Your institution" in home and "1 administrator, 1 instructor, 1 learner." in home
     assert "Sign-up is <strong>closed</strong>" in home

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app import create_app, db
@@ -31,7 +31,7 @@ from app.migrate import upgrade
 from app.models import Attempt, Institution, Job, JobStatus, PackVersion, Response, Role
 from app.packstore import content_of, import_pack
 from tests.app import factories
-from tests.conftest import POSTGRES
+from tests.conftest import fresh_database
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 HX = {"HX-Request": "true"}
@@ -190,12 +190,7 @@ def test_the_progress_page_polls_until_done_and_is_scoped(app: Flask, client: Fl
                            created_by_id=instructor.id)
         db_session.commit()
 
-    def sign_in(email: str) -> None:
-        client.get("/logout")
-        r = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-        assert r.status_code in (302, 303), r.data[:300]
-
-    sign_in(instructor.email)
+    factories.sign_in(client, instructor.email)
     page = client.get(f"/jobs/{job.id}").data.decode()
     assert "<h1>A note</h1>" in page and "Waiting for a worker to start it." in page
     fragment = client.get(f"/jobs/{job.id}", headers=HX).data.decode()
@@ -206,9 +201,9 @@ def test_the_progress_page_polls_until_done_and_is_scoped(app: Flask, client: Fl
     fragment = client.get(f"/jobs/{job.id}", headers=HX).data.decode()
     assert "Finished." in fragment and "hx-trigger" not in fragment
 
-    sign_in(learner.email)  # a learner sees only their own jobs
+    factories.sign_in(client, learner.email)  # a learner sees only their own jobs
     assert client.get(f"/jobs/{job.id}").status_code == 404
-    sign_in(stranger.email)  # another institution's job does not exist for them
+    factories.sign_in(client, stranger.email)  # another institution's job does not exist for them
     r = client.get(f"/jobs/{job.id}")
     assert r.status_code == 404 and b"not yours to see" in r.data
 
@@ -231,6 +226,15 @@ def test_item_statistics_of_a_version_come_from_its_responses(app: Flask, db_ses
                 db_session.add(Response(attempt_id=attempt.id, position=j, item=item.id, answer=None,
                                         score=score, max_score=1, theta=0.0, se=1.0,
                                         token=f"{k}-{attempt_no}-{j}"))
+    # one learner alone answered an item of another competency: its reliability has no spread to use
+    lone = next(it for it in content_of(db_session, version).items
+                if it.max_score == 1 and it.competency != items[0].competency)
+    attempt = Attempt(user_id=learners[0].id, institution_id=inst.id, pack_version_id=version.id,
+                      competency=lone.competency, policy={}, seed=9, state={})
+    db_session.add(attempt)
+    db_session.flush()
+    db_session.add(Response(attempt_id=attempt.id, position=0, item=lone.id, answer=None, score=1,
+                            max_score=1, theta=0.0, se=1.0, token="lone"))
     db_session.commit()
     with app.app_context():
         job = request_item_statistics(db_session, version, instructor.id)
@@ -240,11 +244,16 @@ def test_item_statistics_of_a_version_come_from_its_responses(app: Flask, db_ses
     done = _job(app, job.id)
     assert done.status is JobStatus.DONE, done.error
     assert done.result is not None
-    assert (done.result["responses"], done.result["learners"]) == (12, 4)
+    assert (done.result["responses"], done.result["learners"]) == (13, 4)
     stats = done.result["statistics"]
-    assert stats["items"] == [it.id for it in items]
-    assert stats["n_responses"] == [4, 4, 4]
-    assert stats["proportion_correct"] == [0.75, 0.5, 0.25]
+    assert stats["items"] == [*(it.id for it in items), lone.id]
+    assert stats["n_responses"] == [4, 4, 4, 1]
+    assert stats["proportion_correct"] == [0.75, 0.5, 0.25, 1.0]
+    assert done.result["competencies"][lone.competency] == {
+        "learners": 1, "empirical_reliability": None,
+        "marginal_reliability": done.result["competencies"][lone.competency]["marginal_reliability"]}
+    assert 0 < done.result["competencies"][items[0].competency]["marginal_reliability"] < 1
+    assert set(done.result["fit"]) == {*(it.id for it in items), lone.id}
     assert done.institution_id == inst.id
 
 
@@ -254,14 +263,7 @@ def test_item_statistics_of_a_version_come_from_its_responses(app: Flask, db_ses
 @pytest.fixture
 def own_database(tmp_path: Path) -> Iterator[str]:
     """A migrated database that the workers and the test share through real commits."""
-    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
-    if POSTGRES:
-        admin = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS thetapath_jobs WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE thetapath_jobs"))
-        admin.dispose()
-        url = POSTGRES.rsplit("/", 1)[0] + "/thetapath_jobs"
+    url = fresh_database("thetapath_jobs", tmp_path)
     engine = make_engine(url)
     with engine.begin() as conn:
         upgrade(conn)

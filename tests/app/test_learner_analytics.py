@@ -19,12 +19,6 @@ from tests.app import factories
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 
 
-def _sign_in(client: FlaskClient, email: str) -> None:
-    client.post("/logout")
-    r = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert r.status_code in (302, 303), r.data[:300]
-
-
 def test_the_learners_of_a_version_in_aggregate(app: Flask, client: FlaskClient, db_session: Session) -> None:
     inst = factories.institution(db_session)
     instructor = factories.user(db_session, inst, Role.INSTRUCTOR)
@@ -34,9 +28,9 @@ def test_the_learners_of_a_version_in_aggregate(app: Flask, client: FlaskClient,
         assert seed_simulated_learners(db_session, inst, 15) == 15
     url = f"/author/versions/{version.id}/learners"
 
-    _sign_in(client, learner.email)
+    factories.sign_in(client, learner.email)
     assert client.get(url).status_code == 403
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     assert f'href="{url}"' in client.get("/author/packs").data.decode()
     r = client.get(url)
     assert r.status_code == 200
@@ -72,5 +66,5 @@ def test_the_learners_of_a_version_in_aggregate(app: Flask, client: FlaskClient,
 
     # another institution's instructor reaches nothing of it
     stranger = factories.user(db_session, factories.institution(db_session), Role.INSTRUCTOR)
-    _sign_in(client, stranger.email)
+    factories.sign_in(client, stranger.email)
     assert client.get(url).status_code == 404

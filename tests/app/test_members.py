@@ -17,12 +17,6 @@ from tests.app.test_accounts import _link
 from tests.mailbox import Mailbox
 
 
-def _sign_in(client: FlaskClient, email: str, password: str = factories.PASSWORD) -> None:
-    client.post("/logout")
-    r = client.post("/login", data={"email": email, "password": password})
-    assert r.status_code in (302, 303), r.data[:300]
-
-
 def _role(db_session: Session, user: User, institution_id: int) -> Role | None:
     db_session.expire_all()
     return db_session.scalar(select(Membership.role).where(
@@ -36,11 +30,11 @@ def test_an_admin_adds_changes_and_removes_members(client: FlaskClient, db_sessi
     elsewhere = factories.user(db_session, factories.institution(db_session), Role.LEARNER,
                                email="elsewhere@example.org")
     instructor = factories.user(db_session, inst, Role.INSTRUCTOR)
-    _sign_in(client, instructor.email)
+    factories.sign_in(client, instructor.email)
     assert client.get("/admin/members").status_code == 403
     assert b"/admin/members" not in client.get("/").data  # no link for non-admins
 
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     home = client.get("/").data.decode()
     assert 'href="/admin/members"' in home and "Closed College" in home  # where they are, on every page
     page = client.get("/admin/members").data.decode()
@@ -83,7 +77,7 @@ def test_an_invitation_by_mail_creates_an_account_in_a_closed_institution(
         client: FlaskClient, db_session: Session, mailbox: Mailbox) -> None:
     inst = factories.institution(db_session, open_signup=False, name="Closed College")
     admin = factories.user(db_session, inst, Role.ADMIN)
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     r = client.post("/admin/members/add", data={"email": "new@example.org", "role": "instructor"},
                     follow_redirects=True)
     assert b"has no account yet: an invitation was sent" in r.data
@@ -116,7 +110,7 @@ def test_an_invitation_link_is_shown_once_works_once_and_can_be_withdrawn(
     admin = factories.user(db_session, inst, Role.ADMIN)
     other_place = factories.institution(db_session, name="Open Place")
     person = factories.user(db_session, other_place, Role.LEARNER)
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     r = client.post("/admin/invitations", data={"role": "learner"})
     assert r.status_code == 201
     found = re.search(r'value="https?://localhost(/join/[^"]+)"', r.data.decode())
@@ -127,7 +121,7 @@ def test_an_invitation_link_is_shown_once_works_once_and_can_be_withdrawn(
     stored = db_session.scalar(select(Invitation).where(Invitation.institution_id == inst.id))
     assert stored is not None and secret not in stored.token_hash  # only a digest is kept
 
-    _sign_in(client, person.email)
+    factories.sign_in(client, person.email)
     page = client.get(link).data.decode()
     assert f"Join as {person.name}" in page
     r = client.post(link)
@@ -145,7 +139,7 @@ def test_an_invitation_link_is_shown_once_works_once_and_can_be_withdrawn(
     assert client.post("/institution", data={"institution": "x"}).status_code == 404
 
     # a withdrawn or expired link says so
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     client.post("/admin/invitations", data={"role": "instructor"})
     fresh = db_session.scalar(select(Invitation).where(Invitation.used_at.is_(None)))
     assert fresh is not None
@@ -166,12 +160,12 @@ def test_another_institutions_admin_reaches_nothing_of_ours(client: FlaskClient,
     learner = factories.user(db_session, ours, Role.LEARNER)
     theirs = factories.institution(db_session)
     their_admin = factories.user(db_session, theirs, Role.ADMIN)
-    _sign_in(client, admin.email)
+    factories.sign_in(client, admin.email)
     client.post("/admin/invitations", data={"role": "admin"})
     invitation = db_session.scalar(select(Invitation).where(Invitation.institution_id == ours.id))
     membership = db_session.scalar(select(Membership).where(Membership.user_id == learner.id))
     assert invitation is not None and membership is not None
-    _sign_in(client, their_admin.email)
+    factories.sign_in(client, their_admin.email)
     assert client.post(f"/admin/members/{membership.id}/role", data={"role": "admin"}).status_code == 404
     assert client.post(f"/admin/members/{membership.id}/remove").status_code == 404
     assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 404

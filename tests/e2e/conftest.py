@@ -14,17 +14,15 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from app import create_app, db
-from app.db import make_engine
 from app.demo import ensure_demo
 from app.jobs.workers import stop_in_process
 from app.migrate import upgrade
+from tests.conftest import fresh_database
 from tests.mailbox import Mailbox, SMTPServer
 
-POSTGRES = os.environ.get("THETAPATH_TEST_DATABASE_URL", "")
 CHROMIUM = os.environ.get("THETAPATH_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = Path(os.environ.get("THETAPATH_ARTIFACTS", ROOT / "build" / "e2e"))
@@ -59,15 +57,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory, smtp_server: SMTPServer) -> Iterator[LiveServer]:
     """A demo institution with its accounts (no content yet: the instructor imports it in a test)."""
-    folder = tmp_path_factory.mktemp("e2e")
-    url = f"sqlite:///{folder / 'e2e.sqlite'}"
-    if POSTGRES:  # the same journey on PostgreSQL, in a database of its own
-        admin = make_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS thetapath_e2e WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE thetapath_e2e"))
-        admin.dispose()
-        url = POSTGRES.rsplit("/", 1)[0] + "/thetapath_e2e"
+    url = fresh_database("thetapath_e2e", tmp_path_factory.mktemp("e2e"))
     app = create_app({"SECRET_KEY": "e2e-secret", "DATABASE_URL": url,
                       "SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
                       **smtp_server.config})
