@@ -17,7 +17,7 @@ from app.packstore import import_pack
 from tests.app import factories
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
-PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts.logout",
+PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.signup", "accounts.logout",
           "learn.catalogue", "authoring.packs", "home.goal",
           "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
           "accounts.logout_everywhere",  # the caller's own sign-ins only
@@ -28,7 +28,8 @@ PUBLIC = {"static", "home.index", "accounts.login", "accounts.signup", "accounts
           # e-mailed links and the forms that send them: no institution's objects
           "accounts.confirm_signup", "accounts.forgot_password", "accounts.reset_password",
           # the caller's own institutions only (test_members checks it), and a link's own secret
-          "accounts.switch_institution", "admin.join", "admin.members", "admin.add", "admin.invite"}
+          "accounts.switch_institution", "admin.join", "admin.members", "admin.add", "admin.invite",
+          "admin.signup_setting"}
 
 
 def test_no_endpoint_reveals_another_institutions_objects(
@@ -59,7 +60,8 @@ def test_no_endpoint_reveals_another_institutions_objects(
         client.post("/login", data={"email": email, "password": factories.PASSWORD})
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
                   "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses",
-                  "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x"}
+                  "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x",
+                  "item_id": "dd-001"}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:
