@@ -45,7 +45,10 @@ def init_app(app: Flask) -> None:
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(services.PENDING, None)
     if ids and has_app_context():  # outside the app (a script), a worker's sweep finds them
-        current_app.extensions[EXTENSION].dispatch(ids)
+        try:
+            current_app.extensions[EXTENSION].dispatch(ids)
+        except Exception:  # Redis is down: the work is committed, and a worker's sweep will find it
+            log.exception("jobs %s are stored but no worker could be told; the next sweep finds them", ids)
 
 
 def _after_rollback(session: Session, _previous: Any) -> None:
@@ -59,12 +62,15 @@ class _Dispatcher:
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._thread: _LoopThread | None = None
+        self._queue: Any = None
         self._lock = threading.Lock()
 
     def dispatch(self, ids: list[int]) -> None:
         config = self.app.config
         if config.get("REDIS_URL"):
-            queue = rq_queue(str(config["REDIS_URL"]))
+            if self._queue is None:
+                self._queue = rq_queue(str(config["REDIS_URL"]))
+            queue = self._queue
             for job_id in ids:
                 queue.enqueue_call(perform, args=(job_id,), result_ttl=0, failure_ttl=3600)
         elif config.get("JOBS_IN_PROCESS"):

@@ -140,6 +140,19 @@ def test_a_handler_cannot_write_in_its_read_phase(app: Flask, caplog: pytest.Log
         assert s.scalar(select(Institution).where(Institution.slug == "early")) is None
 
 
+def test_a_commit_stands_when_redis_cannot_be_told(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    factory = _factory(app)
+    with app.app_context():
+        with factory() as s:
+            job_id = jobs.enqueue(s, "test.note", {"slug": "unannounced"}).id
+            s.commit()  # no exception: the state change is kept
+        assert "no worker could be told" in caplog.text
+        assert _job(app, job_id).status is JobStatus.QUEUED
+        assert jobs.run_due(factory) == 1  # a worker's sweep finds it
+    assert _job(app, job_id).status is JobStatus.DONE
+
+
 def test_a_job_is_claimed_once_and_taken_over_when_its_worker_dies(app: Flask) -> None:
     factory = _factory(app)
     with app.app_context():
