@@ -2,14 +2,14 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/analytics.py                        # 5,000 learners x 200 items = 1 M responses
+    .venv/bin/python bench/analytics.py                        # 5,000 learners x 197 items: 985,000 responses
     .venv/bin/python bench/analytics.py --learners 500 --repeat 3   # a quick look
     .venv/bin/python bench/analytics.py --json /tmp/analytics.json
 
 Set-up (untimed): an SQLite database in a temporary folder, migrated; the demo pack imported (its
-first 200 scored items are used); ``--learners`` simulated learners with abilities N(0, 1) who each
-answer every one of those items, scores drawn from the items' own models (seeded), written with one
-bulk insert (one attempt per learner and module).
+first ``--items`` scored items are used: it has 197); ``--learners`` simulated learners with
+abilities N(0, 1) who each answer every one of those items, scores drawn from the items' own models
+(seeded), written with one bulk insert (one attempt per learner and module).
 
 Timed, each the median over ``--repeat`` runs:
 
@@ -157,7 +157,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         t0 = time.perf_counter()
         app, version_id, item_id, responses = _setup(Path(folder), args.learners, args.items, args.seed)
-        print(f"set-up: {responses:,} responses of {args.learners:,} learners to {args.items} items "
+        print(f"set-up: {responses:,} responses of {args.learners:,} learners to "
+              f"{responses // args.learners} items "
               f"in {time.perf_counter() - t0:.1f} s (untimed)")
         job_times = []
         for _ in range(args.repeat):
