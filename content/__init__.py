@@ -19,6 +19,9 @@ Items
 QTI import
     :func:`read_qti` (QTI 3.0 / 2.1 items and packages → a :class:`QtiImport` of items, images and
     issues), :func:`pack_from_qti` (the same, wrapped in a minimal valid pack).
+Versions
+    :func:`diff_packs` (what changed between two versions of a pack: a :class:`PackDiff` of
+    :class:`Change`).
 Rendering
     :func:`render_markdown` (sanitised HTML).
 Errors
@@ -30,6 +33,7 @@ Never imports flask or sqlalchemy.
 from __future__ import annotations
 
 from .archive import DEFAULT_LIMITS, Limits
+from .diff import Change, PackDiff, diff_packs
 from .errors import InvalidAnswer, PackError, PackInvalid, PackIssue, PackUnreadable
 from .io import CheckResult, canonical_files, check_pack, export_pack, load_pack
 from .itemtypes import ITEM_TYPES, get_type, score
@@ -58,6 +62,7 @@ __all__ = [
     "AssessmentSettings",
     "Asset",
     "Author",
+    "Change",
     "CheckResult",
     "Choice",
     "Competency",
@@ -71,6 +76,7 @@ __all__ = [
     "Lesson",
     "Limits",
     "Module",
+    "PackDiff",
     "PackError",
     "PackInvalid",
     "PackIssue",
@@ -79,6 +85,7 @@ __all__ = [
     "canonical_files",
     "check_pack",
     "content_hash",
+    "diff_packs",
     "export_pack",
     "get_type",
     "load_pack",

@@ -7,10 +7,11 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from app import db
+from app.authoring import services
 from app.authoring.forms import PackUploadForm
 from app.authz import principal, roles_required
-from app.models import Attempt, Institution, ModuleRow, PackVersion, Role, User
-from app.packstore import PackConflict, import_pack
+from app.models import Attempt, ModuleRow, PackVersion, Role, User
+from app.packstore import PackConflict
 from app.web.htmx import render
 from content import PackInvalid, PackUnreadable
 
@@ -27,10 +28,8 @@ def packs() -> ResponseReturnValue:
     issues: list[str] = []
     status = 200
     if form.validate_on_submit():
-        institution = session.get(Institution, who.institution_id)
-        assert institution is not None
         try:
-            outcome = import_pack(session, institution, form.archive.data.stream, who.user_id)
+            done = services.upload(session, who, form.archive.data.stream)
         except PackInvalid as err:
             issues = [str(issue) for issue in err.issues]
             status = 422
@@ -38,9 +37,13 @@ def packs() -> ResponseReturnValue:
             issues = [str(err)]
             status = 422
         else:
-            v = outcome.version
-            flash(f"Imported {v.title} version {v.version}." if outcome.created else
+            if done.pending is not None:  # a new version of a known pack: show what changes first
+                return redirect(url_for("authoring.pending", pending_id=done.pending), code=303)
+            assert done.outcome is not None
+            v = done.outcome.version
+            flash(f"Imported {v.title} version {v.version}." if done.outcome.created else
                   f"{v.title} version {v.version} was already imported; nothing changed.", "success")
+            _flash_warnings(done.warnings)
             return redirect(url_for("authoring.packs"), code=303)
     elif form.is_submitted():
         status = 422
@@ -64,3 +67,46 @@ def attempts() -> ResponseReturnValue:
         .where(Attempt.institution_id == who.institution_id, Attempt.flagged.is_(True))
         .order_by(Attempt.finished_at.desc()).limit(500)).all()
     return render("authoring/attempts.html", rows=rows)
+
+
+def _flash_warnings(warnings: tuple[str, ...], shown: int = 20) -> None:
+    for warning in warnings[:shown]:
+        flash(f"Warning: {warning}", "warning")
+    if len(warnings) > shown:
+        flash(f"… and {len(warnings) - shown} more warnings: 'thetapath pack validate' lists them all.",
+              "warning")
+
+
+@bp.route("/imports/<int:pending_id>")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def pending(pending_id: int) -> ResponseReturnValue:
+    """A new version of a known pack, before it is stored: what changed and what the checks found."""
+    try:
+        preview = services.preview(db.session(), principal(), pending_id)
+    except PackConflict as err:
+        flash(str(err), "warning")
+        return redirect(url_for("authoring.packs"), code=303)
+    return render("authoring/pending.html", preview=preview)
+
+
+@bp.route("/imports/<int:pending_id>/confirm", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def confirm(pending_id: int) -> ResponseReturnValue:
+    """Store the waiting version."""
+    try:
+        outcome = services.confirm(db.session(), principal(), pending_id)
+    except PackConflict as err:  # the same version was stored meanwhile, with other content
+        db.session().rollback()
+        flash(str(err), "warning")
+        return redirect(url_for("authoring.pending", pending_id=pending_id), code=303)
+    flash(f"Imported {outcome.version.title} version {outcome.version.version}.", "success")
+    return redirect(url_for("authoring.packs"), code=303)
+
+
+@bp.route("/imports/<int:pending_id>/discard", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def discard(pending_id: int) -> ResponseReturnValue:
+    """Drop the waiting version; nothing was stored."""
+    services.discard(db.session(), principal(), pending_id)
+    flash("The upload was discarded; nothing was stored.", "info")
+    return redirect(url_for("authoring.packs"), code=303)

@@ -12,7 +12,7 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
-from .packs import ModuleRow, Pack, PackVersion
+from .packs import ModuleRow, Pack, PackVersion, PendingImport
 
 __all__ = [
     "AbilityRecord",
@@ -29,6 +29,7 @@ __all__ = [
     "Pack",
     "PackVersion",
     "PathDecisionRecord",
+    "PendingImport",
     "Response",
     "Role",
     "ThrottleEvent",

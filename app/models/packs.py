@@ -74,3 +74,20 @@ class ModuleRow(Base):
     n_lessons: Mapped[int] = mapped_column(Integer, default=0)
 
     pack_version: Mapped[PackVersion] = relationship(back_populates="modules")
+
+
+class PendingImport(Base):
+    """An uploaded pack version waiting for its instructor to confirm it after seeing what changed.
+
+    It holds the checked pack's canonical archive and nothing else is stored until the instructor
+    confirms; discarded or confirmed rows are deleted, and rows older than a day are cleared.
+    """
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    archive: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

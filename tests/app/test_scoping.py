@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.analytics.services import request_item_statistics
 from app.db import utcnow
-from app.models import Invitation, ModuleRow, Role
+from app.models import Invitation, ModuleRow, PendingImport, Role
 from app.packstore import import_pack
 from tests.app import factories
 
@@ -48,9 +48,10 @@ def test_no_endpoint_reveals_another_institutions_objects(
         job_id = request_item_statistics(db_session, version, learner.id).id
         invitation = Invitation(institution_id=ours.id, role=Role.ADMIN, token_hash="0" * 64,
                                 expires_at=utcnow() + timedelta(days=1))
-        db_session.add(invitation)
+        pending = PendingImport(institution_id=ours.id, user_id=learner.id, archive=b"")
+        db_session.add_all([invitation, pending])
         db_session.flush()
-        invitation_id = invitation.id
+        invitation_id, pending_id = invitation.id, pending.id
     db_session.commit()
 
     theirs = factories.institution(db_session)
@@ -61,7 +62,7 @@ def test_no_endpoint_reveals_another_institutions_objects(
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
                   "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses",
                   "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x",
-                  "item_id": "dd-001"}
+                  "item_id": "dd-001", "pending_id": pending_id}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:

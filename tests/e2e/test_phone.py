@@ -14,9 +14,11 @@ that is too wide, which would hide the very overflow these tests look for.
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from app.accounts.invitations import new_invitation
 from app.accounts.services import create_user
 from app.demo import DEMO_INSTITUTION, ensure_demo
 from app.models import Institution, PackVersion, Role
+from tests.app.test_pack_versions import _changed_copy, _zipped
 from tests.e2e.conftest import LiveServer, axe_violations, shot
 from tests.e2e.test_learner_journey import PACK, answer, pending, sign_in, take_until_done
 
@@ -128,6 +131,17 @@ def _item_detail(page: Page, world: World) -> None:
     expect(page.locator("svg.chart").first).to_be_visible()
 
 
+def _version_preview(page: Page, world: World) -> None:
+    """A new version of the demo pack uploaded: what changed, before anything is stored."""
+    with tempfile.TemporaryDirectory() as folder:
+        archive = _zipped(_changed_copy(Path(folder))).getvalue()
+    page.goto(world.url("/author/packs"))
+    page.get_by_label("Content pack (.zip)").set_input_files(
+        {"name": "data-literacy-1.1.0.zip", "mimeType": "application/zip", "buffer": archive})
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_role("heading", name="Data literacy 1.1.0: what changes")).to_be_visible()
+
+
 def _join(page: Page, world: World) -> None:
     """A visitor opens an invitation link an admin made."""
     app = world.live.app
@@ -174,6 +188,7 @@ SCREENS: list[Screen] = [
     Screen("flagged-attempts", INSTRUCTOR, "/author/attempts"),
     Screen("item-statistics", INSTRUCTOR, _item_statistics),
     Screen("item-detail", INSTRUCTOR, _item_detail),
+    Screen("version-preview", INSTRUCTOR, _version_preview),
     Screen("learner-analytics", INSTRUCTOR, "/author/versions/{version}/learners"),
     Screen("members", ADMIN, "/admin/members"),
 ]

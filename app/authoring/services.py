@@ -1,0 +1,109 @@
+"""Importing packs from the web: a new pack is stored at once; a new version of a known pack is shown
+first, with what changed since the newest stored version and the pack's warnings, and stored only when
+the instructor confirms (one commit each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.authz import Principal, scoped
+from app.db import utcnow
+from app.models import Institution, Pack, PackVersion, PendingImport
+from app.packstore import ImportOutcome, PackConflict, canonical_zip, content_of, import_pack
+from content import ContentPack, PackDiff, PackInvalid, check_pack, diff_packs
+from content.io import Source
+
+PENDING_HOURS = 24
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What an upload led to: stored at once (``outcome``), or waiting to be confirmed (``pending``)."""
+
+    outcome: ImportOutcome | None
+    pending: int | None
+    warnings: tuple[str, ...]
+
+
+def _checked(source: Source) -> tuple[ContentPack, tuple[str, ...]]:
+    result = check_pack(source)
+    if result.pack is None:
+        raise PackInvalid(result.issues)
+    return result.pack, tuple(str(issue) for issue in result.warnings)
+
+
+def _newest(session: Session, institution_id: int, pack_id: str) -> PackVersion | None:
+    return session.scalar(select(PackVersion).join(Pack).where(
+        Pack.institution_id == institution_id, Pack.slug == pack_id).order_by(PackVersion.id.desc()))
+
+
+def upload(session: Session, who: Principal, source: Source) -> Upload:
+    """Check an uploaded pack; store a new pack, or hold a new version of a known one for confirmation.
+
+    Raises ``PackInvalid`` or ``PackUnreadable`` (nothing stored) and ``PackConflict`` for a version
+    already stored with other content.
+    """
+    pack, warnings = _checked(source)
+    institution = session.get(Institution, who.institution_id)
+    assert institution is not None  # the principal's membership guarantees it
+    newest = _newest(session, who.institution_id, pack.id)
+    known = newest is not None and session.scalar(select(PackVersion.id).join(Pack).where(
+        Pack.institution_id == who.institution_id, Pack.slug == pack.id,
+        PackVersion.version == pack.version)) is not None
+    if newest is None or known:  # a new pack; or this version again (identical: nothing to do)
+        return Upload(import_pack(session, institution, canonical_zip(pack), who.user_id), None, warnings)
+    session.execute(delete(PendingImport).where(
+        PendingImport.created_at < utcnow() - timedelta(hours=PENDING_HOURS)))
+    pending = PendingImport(institution_id=who.institution_id, user_id=who.user_id,
+                            archive=canonical_zip(pack))
+    session.add(pending)
+    session.commit()
+    return Upload(None, pending.id, warnings)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A version waiting for confirmation: what it is, what changed, what the checks warned about."""
+
+    pending_id: int
+    title: str
+    version: str
+    previous: PackVersion
+    diff: PackDiff
+    warnings: tuple[str, ...]
+
+
+def _pending(session: Session, who: Principal, pending_id: int) -> PendingImport:
+    return scoped(session, PendingImport, pending_id, who)
+
+
+def preview(session: Session, who: Principal, pending_id: int) -> Preview:
+    """What storing a waiting version would change, against the newest stored version of its pack."""
+    pending = _pending(session, who, pending_id)
+    pack, warnings = _checked(bytes(pending.archive))
+    previous = _newest(session, who.institution_id, pack.id)
+    if previous is None:  # the pack was deleted meanwhile: nothing to compare with
+        msg = "The pack this version belongs to is gone; upload it again."
+        raise PackConflict(msg)
+    return Preview(pending.id, pack.title, pack.version, previous,
+                   diff_packs(content_of(session, previous), pack), warnings)
+
+
+def confirm(session: Session, who: Principal, pending_id: int) -> ImportOutcome:
+    """Store a waiting version (one transaction with dropping it from the waiting list)."""
+    pending = _pending(session, who, pending_id)
+    institution = session.get(Institution, who.institution_id)
+    assert institution is not None
+    archive = bytes(pending.archive)
+    session.delete(pending)
+    return import_pack(session, institution, archive, who.user_id)
+
+
+def discard(session: Session, who: Principal, pending_id: int) -> None:
+    """Drop a waiting version without storing it."""
+    session.delete(_pending(session, who, pending_id))
+    session.commit()
