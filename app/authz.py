@@ -103,3 +103,11 @@ def template_context() -> dict[str, Any]:
     place = current_membership()
     memberships = sorted(current_user.memberships, key=lambda m: m.id) if place is not None else []
     return {"place": place, "places": memberships}
+
+
+def require_live(who: Principal, published_at: object | None) -> None:
+    """A learner reaches only published pack versions (NotFound otherwise); instructors and admins
+    also reach unpublished ones, to preview them as a learner would see them."""
+    if published_at is None and not who.can_author:
+        msg = "There is nothing here, or it is not yours to see."
+        raise NotFound(msg)

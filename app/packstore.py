@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive import ItemBank
+from app.db import utcnow
 from app.models import Institution, ModuleRow, Pack, PackVersion
 from content import ContentPack, Item, canonical_files, load_pack, render_markdown
 from content.io import Source
@@ -50,9 +51,11 @@ class ImportOutcome:
 
 
 def import_pack(session: Session, institution: Institution, source: Source,
-                user_id: int | None) -> ImportOutcome:
+                user_id: int | None, *, publish: bool = True) -> ImportOutcome:
     """Validate ``source`` and store it as a new pack version in one transaction.
 
+    With ``publish`` (the command line, the demo) it is live for learners at once; the web upload
+    stores it unpublished, for the instructor to preview and then publish.
     Raises ``content.PackInvalid`` (nothing written) for an invalid pack and :class:`PackConflict`
     when this id and version exist with different content. Re-importing identical content is a no-op.
     """
@@ -75,7 +78,8 @@ def import_pack(session: Session, institution: Institution, source: Source,
         session.add(row)
     version = PackVersion(pack=row, institution_id=institution.id, version=pack.version,
                           title=pack.title, description=pack.description, content_hash=digest,
-                          archive=canonical_zip(pack), imported_by_id=user_id)
+                          archive=canonical_zip(pack), imported_by_id=user_id,
+                          published_at=utcnow() if publish else None)
     session.add(version)
     for position, module in enumerate(pack.modules):
         session.add(ModuleRow(pack_version=version, institution_id=institution.id, key=module.id,

@@ -41,7 +41,7 @@ from adaptive.pathing import (
     placement_policy,
     review_settings,
 )
-from app.authz import Principal, scoped
+from app.authz import Principal, require_live, scoped
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
@@ -541,6 +541,7 @@ def start_placement(session: Session, who: Principal, version_id: int) -> int:
     """Start (or resume) the placement test of a pack version: a short adaptive test across all its
     competencies whose decisive results become the learner's starting point."""
     version = scoped(session, PackVersion, version_id, who)
+    require_live(who, version.published_at)
     active = session.scalar(select(Attempt.id).where(
         Attempt.user_id == who.user_id, Attempt.pack_version_id == version.id,
         Attempt.kind == "placement", Attempt.status == AttemptStatus.ACTIVE))
@@ -576,6 +577,7 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
     allows.
     """
     module = scoped(session, ModuleRow, module_id, who)
+    require_live(who, module.pack_version.published_at)
     active = session.scalar(select(Attempt.id).where(
         Attempt.user_id == who.user_id, Attempt.module_id == module.id, Attempt.kind == kind,
         Attempt.status == AttemptStatus.ACTIVE))

@@ -1,6 +1,9 @@
-"""Importing packs from the web: a new pack is stored at once; a new version of a known pack is shown
-first, with what changed since the newest stored version and the pack's warnings, and stored only when
-the instructor confirms (one commit each)."""
+"""Importing packs from the web, and publishing them (one commit each).
+
+A new pack is stored at once; a new version of a known pack is shown first, with what changed since
+the newest stored version and the pack's warnings, and stored only when the instructor confirms.
+Either way it is stored unpublished: the instructor previews it as a learner would see it, then
+publishes it, and can take it off again."""
 
 from __future__ import annotations
 
@@ -55,7 +58,8 @@ def upload(session: Session, who: Principal, source: Source) -> Upload:
         Pack.institution_id == who.institution_id, Pack.slug == pack.id,
         PackVersion.version == pack.version)) is not None
     if newest is None or known:  # a new pack; or this version again (identical: nothing to do)
-        return Upload(import_pack(session, institution, canonical_zip(pack), who.user_id), None, warnings)
+        return Upload(import_pack(session, institution, canonical_zip(pack), who.user_id, publish=False),
+                      None, warnings)
     session.execute(delete(PendingImport).where(
         PendingImport.created_at < utcnow() - timedelta(hours=PENDING_HOURS)))
     pending = PendingImport(institution_id=who.institution_id, user_id=who.user_id,
@@ -100,10 +104,25 @@ def confirm(session: Session, who: Principal, pending_id: int) -> ImportOutcome:
     assert institution is not None
     archive = bytes(pending.archive)
     session.delete(pending)
-    return import_pack(session, institution, archive, who.user_id)
+    return import_pack(session, institution, archive, who.user_id, publish=False)
 
 
 def discard(session: Session, who: Principal, pending_id: int) -> None:
     """Drop a waiting version without storing it."""
     session.delete(_pending(session, who, pending_id))
     session.commit()
+
+
+def set_published(session: Session, who: Principal, version_id: int, published: bool) -> PackVersion:
+    """Put a stored version live for learners, or take it off (one commit).
+
+    Learners see the newest published version of each pack; attempts already begun on a version go
+    on whether it is published or not.
+    """
+    version = scoped(session, PackVersion, version_id, who)
+    if published and version.published_at is None:
+        version.published_at = utcnow()
+    elif not published:
+        version.published_at = None
+    session.commit()
+    return version

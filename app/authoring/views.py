@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -41,7 +41,8 @@ def packs() -> ResponseReturnValue:
                 return redirect(url_for("authoring.pending", pending_id=done.pending), code=303)
             assert done.outcome is not None
             v = done.outcome.version
-            flash(f"Imported {v.title} version {v.version}." if done.outcome.created else
+            flash(f"Imported {v.title} version {v.version}. It is not live yet: preview it, then publish it "
+                  "below." if done.outcome.created else
                   f"{v.title} version {v.version} was already imported; nothing changed.", "success")
             _flash_warnings(done.warnings)
             return redirect(url_for("authoring.packs"), code=303)
@@ -99,7 +100,8 @@ def confirm(pending_id: int) -> ResponseReturnValue:
         db.session().rollback()
         flash(str(err), "warning")
         return redirect(url_for("authoring.pending", pending_id=pending_id), code=303)
-    flash(f"Imported {outcome.version.title} version {outcome.version.version}.", "success")
+    flash(f"Imported {outcome.version.title} version {outcome.version.version}. It is not live yet: "
+          "preview it, then publish it below.", "success")
     return redirect(url_for("authoring.packs"), code=303)
 
 
@@ -109,4 +111,16 @@ def discard(pending_id: int) -> ResponseReturnValue:
     """Drop the waiting version; nothing was stored."""
     services.discard(db.session(), principal(), pending_id)
     flash("The upload was discarded; nothing was stored.", "info")
+    return redirect(url_for("authoring.packs"), code=303)
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def publish(version_id: int) -> ResponseReturnValue:
+    """Put a version live for learners (or take it off, with ``live=0``)."""
+    live = request.form.get("live", "1") == "1"
+    version = services.set_published(db.session(), principal(), version_id, live)
+    flash(f"{version.title} {version.version} is live: learners see it in the catalogue." if live else
+          f"{version.title} {version.version} is no longer live; attempts already begun on it go on.",
+          "success")
     return redirect(url_for("authoring.packs"), code=303)

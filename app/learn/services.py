@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.assess.services import ResultView, result_view, retake, retake_note
-from app.authz import Principal, scoped
+from app.authz import Principal, require_live, scoped
 from app.db import utcnow
 from app.errors import NotFound
 from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
@@ -97,14 +97,16 @@ class LessonPage:
 
 
 def _latest_versions(session: Session, who: Principal) -> list[PackVersion]:
-    newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id)
+    newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id,
+                                                     PackVersion.published_at.is_not(None))
               .group_by(PackVersion.pack_id))
     return list(session.scalars(select(PackVersion).where(PackVersion.id.in_(newest))
                                 .join(Pack).order_by(Pack.title)))
 
 
 def catalogue(session: Session, who: Principal) -> list[PackCard]:
-    """The newest version of every pack of the institution, with the learner's progress per module."""
+    """The newest published version of every pack of the institution, with the learner's progress per
+    module."""
     read = dict(session.execute(
         select(LessonVisit.module_id, func.count()).where(LessonVisit.user_id == who.user_id)
         .group_by(LessonVisit.module_id)).all())
@@ -149,6 +151,7 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
 def module_page(session: Session, who: Principal, module_id: int) -> ModulePage:
     """A module's outcomes, lessons (read or not) and assessment status."""
     row = scoped(session, ModuleRow, module_id, who)
+    require_live(who, row.pack_version.published_at)
     module = content_of(session, row.pack_version).module(row.key)
     read = set(session.scalars(select(LessonVisit.position).where(
         LessonVisit.user_id == who.user_id, LessonVisit.module_id == row.id)))
@@ -199,6 +202,7 @@ def lesson_page(session: Session, who: Principal, module_id: int, position: int,
     Images point at ``{asset_prefix}{version id}/{path in the pack}``.
     """
     row = scoped(session, ModuleRow, module_id, who)
+    require_live(who, row.pack_version.published_at)
     pack = content_of(session, row.pack_version)
     module = pack.module(row.key)
     if not 0 <= position < len(module.lessons):

@@ -49,6 +49,8 @@ class PackVersion(Base):
     imported_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # when it went live for learners (None: not live; an instructor previews it, then publishes)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     pack: Mapped[Pack] = relationship(back_populates="versions")
     modules: Mapped[list[ModuleRow]] = relationship(

@@ -61,12 +61,25 @@ def test_a_new_version_is_shown_with_its_changes_before_it_is_stored(
     assert r.status_code == 303  # a new pack: stored at once
     first = db_session.scalar(select(PackVersion).where(PackVersion.institution_id == inst.id))
     assert first is not None and first.version == "1.0.0"
-
-    # a learner is in the middle of an assessment on 1.0.0
-    factories.sign_in(client, learner.email)
     module = db_session.scalar(select(ModuleRow).where(ModuleRow.pack_version_id == first.id)
                                .order_by(ModuleRow.position))
     assert module is not None
+
+    # stored, not live: learners do not see it until the instructor, having previewed it, publishes it
+    factories.sign_in(client, learner.email)
+    assert f"/learn/modules/{module.id}" not in client.get("/learn/").data.decode()
+    assert client.get(f"/learn/modules/{module.id}").status_code == 404
+    assert client.post(f"/assess/modules/{module.id}/attempts").status_code == 404
+    factories.sign_in(client, instructor.email)
+    packs = client.get("/author/packs").data.decode()
+    assert "not live" in packs and f'href="/learn/modules/{module.id}"' in packs  # the preview
+    assert client.get(f"/learn/modules/{module.id}").status_code == 200
+    r = client.post(f"/author/versions/{first.id}/publish", data={"live": "1"}, follow_redirects=True)
+    assert b"is live: learners see it in the catalogue" in r.data
+
+    # a learner is in the middle of an assessment on 1.0.0
+    factories.sign_in(client, learner.email)
+    assert f"/learn/modules/{module.id}" in client.get("/learn/").data.decode()
     started = client.post(f"/assess/modules/{module.id}/attempts")
     attempt_id = int(started.headers["Location"].rsplit("/", 1)[1])
 
@@ -102,11 +115,31 @@ def test_a_new_version_is_shown_with_its_changes_before_it_is_stored(
     assert versions == ["1.0.0", "1.1.0"]
     assert db_session.scalar(select(func.count()).select_from(PendingImport)) == 0
 
-    # the learner's attempt goes on, on the version it began with
+    # stored but not live: learners still get 1.0.0, and their attempt on it goes on
+    second = db_session.scalar(select(PackVersion).where(PackVersion.version == "1.1.0"))
+    assert second is not None and second.published_at is None
+    new_module = db_session.scalar(select(ModuleRow).where(ModuleRow.pack_version_id == second.id)
+                                   .order_by(ModuleRow.position))
+    assert new_module is not None
     factories.sign_in(client, learner.email)
+    catalogue = client.get("/learn/").data.decode()
+    assert f"/learn/modules/{module.id}" in catalogue and f"/learn/modules/{new_module.id}" not in catalogue
+    assert client.get(f"/learn/modules/{new_module.id}").status_code == 404
     assert client.get(f"/assess/attempts/{attempt_id}").status_code == 200
     attempt = db_session.get(Attempt, attempt_id)
     assert attempt is not None and attempt.pack_version_id == first.id
+
+    # published, 1.1.0 replaces 1.0.0 in the catalogue; unpublished, 1.0.0 is back
+    factories.sign_in(client, instructor.email)
+    client.post(f"/author/versions/{second.id}/publish", data={"live": "1"})
+    factories.sign_in(client, learner.email)
+    assert f"/learn/modules/{new_module.id}" in client.get("/learn/").data.decode()
+    factories.sign_in(client, instructor.email)
+    r = client.post(f"/author/versions/{second.id}/publish", data={"live": "0"}, follow_redirects=True)
+    assert b"is no longer live" in r.data
+    factories.sign_in(client, learner.email)
+    assert f"/learn/modules/{module.id}" in client.get("/learn/").data.decode()
+    assert client.get(f"/assess/attempts/{attempt_id}").status_code == 200
 
     # the same version again changes nothing; other content under the same number is refused
     factories.sign_in(client, instructor.email)

@@ -137,6 +137,12 @@ def test_sign_up_import_study_assess_resume(browser: Browser, live: LiveServer, 
     expect(page.locator(".flash")).to_contain_text("Imported Data literacy version 1.0.0")
     shot(page, "author-packs")
     assert axe_violations(page) == []
+    # stored, not live: the instructor previews it as a learner would see it, then publishes it
+    page.get_by_role("link", name="Preview Data literacy 1.0.0").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.get_by_role("navigation", name="Account").get_by_role("link", name="Content packs").click()
+    page.get_by_role("button", name="Publish Data literacy 1.0.0").click()
+    expect(page.locator(".flash")).to_contain_text("is live: learners see it in the catalogue")
     ctx.close()
 
     # a visitor signs up
