@@ -106,9 +106,19 @@ def import_command(path: Path, institution_slug: str | None) -> None:
         click.echo("checked only; give --institution SLUG to store it", err=True)
         return
     with _app_session() as session:
-        from app.packstore import PackConflict, import_pack
+        from sqlalchemy import select
+
+        from app.models import Pack, PackVersion
+        from app.packstore import PackConflict, content_of, import_pack
+        from content import diff_packs
 
         institution = _institution(session, institution_slug)
+        previous = session.scalar(select(PackVersion).join(Pack).where(
+            Pack.institution_id == institution.id, Pack.slug == result.pack.id,
+            PackVersion.version != result.pack.version).order_by(PackVersion.id.desc()))
+        if previous is not None:
+            changes = diff_packs(content_of(session, previous), result.pack)
+            click.echo(f"changes since version {previous.version}: {changes.summary}")
         try:
             outcome = import_pack(session, institution, path, None)
         except PackConflict as exc:

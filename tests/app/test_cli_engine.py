@@ -354,7 +354,15 @@ def test_pack_import_into_an_institution_and_export_by_id(tmp_path: Path) -> Non
     assert first.exit_code == 0, first.output
     assert "imported as version 1.0.0" in first.stdout
     again = runner.invoke(main, ["pack", "import", str(demo), "--institution", "uni"], env=env)
-    assert "already imported" in again.stdout
+    assert "already imported" in again.stdout and "changes since" not in again.stdout
+    # a new version says what changed since the newest stored one
+    from tests.app.test_pack_versions import _changed_copy
+
+    newer = runner.invoke(main, ["pack", "import", str(_changed_copy(tmp_path)), "--institution", "uni"],
+                          env=env)
+    assert newer.exit_code == 0, newer.output
+    assert "changes since version 1.0.0: items: 1 edited, 1 parameters changed" in newer.stdout
+    assert "imported as version 1.1.0" in newer.stdout
     out = tmp_path / "exported"
     exported = runner.invoke(main, ["pack", "export", "data-literacy@1.0.0", str(out),
                                     "--institution", "uni"], env=env)
