@@ -75,9 +75,9 @@ def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
         msg = "This pack version was deleted before its statistics could be computed."
         raise JobError(msg)
     ctx.progress(5, "reading the responses")
-    first = first_responses(ctx.session, version)
+    last = _last_response_id(ctx.session, version.id)  # first: later answers count as new, never lost
+    first = [r for r in first_responses(ctx.session, version) if r.response_id <= last]
     bank, _items = pack_bank(ctx.session, version)
-    last = _last_response_id(ctx.session, version.id)
     ctx.progress(40, "computing the statistics")
     if not first:
         return {"responses": 0, "learners": 0, "last_response_id": last, "statistics": None}
