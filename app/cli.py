@@ -162,14 +162,15 @@ def user_create(email: str, name: str, institution_slug: str, role: str, passwor
 
 
 @main.command("export")
-@click.argument("what", type=click.Choice(["responses", "bank", "results"]))
+@click.argument("what", type=click.Choice(["responses", "bank", "results", "xapi"]))
 @click.option("--institution", "institution_slug", required=True, help="The institution's slug.")
 @click.option("--pack", "pack_ref", required=True, metavar="ID@VERSION", help="A stored pack version.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="The file to write (default: standard output).")
 @with_appcontext
 def export_command(what: str, institution_slug: str, pack_ref: str, out: Path | None) -> None:
-    """Export a pack version's responses (CSV), item bank (JSON) or results (CSV).
+    """Export a pack version's responses (CSV), item bank (JSON), results (CSV) or xAPI statements
+    (JSON lines).
 
     Learners appear under pseudonyms made for this export only (see docs/privacy.md). The responses
     are in the format 'thetapath calibrate' reads.

@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     # background jobs (app.jobs). With REDIS_URL (e.g. redis://127.0.0.1:6379/0) they go on an RQ
     # queue that `thetapath worker` processes run; without it, each app process runs them in a thread
     # of its own unless JOBS_IN_PROCESS is off (then run `thetapath worker` beside the app).
+    # the IRI xAPI statements' activities and actors are rooted at (None: BASE_URL, else a placeholder)
+    "XAPI_BASE_IRI": None,
     "REDIS_URL": None,
     "JOBS_IN_PROCESS": True,
     "JOB_POLL_SECONDS": 5,  # how often workers look for retries that came due and abandoned jobs

@@ -8,6 +8,8 @@
   the parameters the version's assessments use (pilot items flagged, with provisional values).
 * **Results** as CSV, ``learner,competency,theta,se,mastery,source,items,recorded_at``: each
   learner's latest estimate of each competency.
+* **xAPI statements** as JSON lines (``app.xapi``), whose actors carry the stable pseudonym an LRS
+  receives, not the per-export one.
 
 Learners are never named. Each export pseudonymises them with a keyed hash (HMAC-SHA-256 under a
 random key made for that export and then forgotten): within one file a learner keeps one pseudonym,
@@ -29,7 +31,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import AbilityRecord, Attempt, PackVersion, Response
+from app.models import AbilityRecord, Attempt, PackVersion, Response, XapiStatement
 from app.packstore import pack_bank
 
 
@@ -114,10 +116,20 @@ def results_csv(session: Session, version: PackVersion) -> str:
                   r.source, len(r.items), _time(r.created_at)) for r in latest.values()))
 
 
+def xapi_jsonl(session: Session, version: PackVersion) -> str:
+    """The version's xAPI statements (``app.xapi``), one JSON document per line, oldest first."""
+    rows = session.scalars(select(XapiStatement.statement).where(
+        XapiStatement.pack_version_id == version.id,
+        XapiStatement.institution_id == version.institution_id)
+        .order_by(XapiStatement.created_at, XapiStatement.id))
+    return "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+
+
 EXPORTS: dict[str, tuple[str, str, Callable[[Session, PackVersion], str]]] = {
     "responses": ("responses.csv", "text/csv", responses_csv),
     "bank": ("bank.json", "application/json", bank_json),
     "results": ("results.csv", "text/csv", results_csv),
+    "xapi": ("xapi.jsonl", "application/x-ndjson", xapi_jsonl),
 }
 """Each export: its file name (after the pack id and version), media type and maker."""
 

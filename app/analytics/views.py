@@ -52,7 +52,7 @@ def compute(version_id: int) -> ResponseReturnValue:
     return redirect(url_for("analytics.items", version_id=version_id), code=303)
 
 
-@bp.route("/versions/<int:version_id>/export/<any(responses, bank, results):what>")
+@bp.route("/versions/<int:version_id>/export/<any(responses, bank, results, xapi):what>")
 @roles_required(Role.INSTRUCTOR, Role.ADMIN)
 def export(version_id: int, what: str) -> ResponseReturnValue:
     """Download the version's responses, item bank or results (learners pseudonymised)."""

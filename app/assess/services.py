@@ -41,6 +41,7 @@ from adaptive.pathing import (
     placement_policy,
     review_settings,
 )
+from app import xapi as xapi_statements
 from app.authz import Principal, require_live, scoped
 from app.db import utcnow
 from app.errors import ServiceError
@@ -450,6 +451,16 @@ def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep, 
     attempt.flagged = credit.flagged
     attempt.person_fit = credit.fit
     attempt.finished_at = utcnow()
+    xapi = _recorder(session, attempt, ctx)
+    xapi.completed(step.estimate.theta, step.estimate.se, attempt.mastery)
+    for e in evidence:
+        if e.mastered and credit.credited:
+            xapi.mastered(e.competency, ctx.pack.competency(e.competency).title, e.theta, e.se)
+
+
+def _recorder(session: Session, attempt: Attempt, ctx: _Context) -> xapi_statements.Recorder:
+    return xapi_statements.Recorder(session, attempt, ctx.version, ctx.module.key if ctx.module else None,
+                                    ctx.title)
 
 
 def _reviewed_items(session: Session, attempt: Attempt) -> tuple[str, ...]:
@@ -810,11 +821,14 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
     presented = attempt.presented_at
     seconds = (utcnow() - presented).total_seconds() if presented else None
     estimate = step.estimate
-    session.add(Response(attempt_id=attempt.id, position=len(state.items) - 1, item=item.id,
+    position = len(state.items) - 1
+    session.add(Response(attempt_id=attempt.id, position=position, item=item.id,
                          answer=answer, score=points, max_score=item.max_score, pilot=pilot,
                          theta=estimate.theta, se=estimate.se,
                          seconds=None if seconds is None or not math.isfinite(seconds) else seconds,
                          token=token))
+    _recorder(session, attempt, ctx).answered(position, item.id, points, item.max_score,
+                                              estimate.theta, estimate.se)
     if step.done:
         _finish(session, attempt, state, step, ctx)
     else:

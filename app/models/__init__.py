@@ -13,6 +13,7 @@ from .learning import (
     Response,
 )
 from .packs import ModuleRow, Pack, PackVersion, PendingImport
+from .xapi import XapiStatement
 
 __all__ = [
     "AbilityRecord",
@@ -34,4 +35,5 @@ __all__ = [
     "Role",
     "ThrottleEvent",
     "User",
+    "XapiStatement",
 ]

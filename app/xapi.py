@@ -1,0 +1,117 @@
+"""xAPI 1.0.3 statements: what a learner did, for a learning record store (LRS) and for export.
+
+Three verbs, from ADL's vocabulary: *answered* (each scored answer, with the score and the estimate
+after it), *completed* (a finished module assessment, with its estimate) and *mastered* (a competency
+credited by an attempt). Statements are written in the same transaction as what they report, so one
+exists exactly when the event does.
+
+- **Actor**: an ``account`` on the site (``homePage``: ``XAPI_BASE_IRI``) whose ``name`` is a
+  pseudonym, an HMAC of the account number under the app's secret key: an LRS can follow a learner
+  across statements without learning who they are, and no e-mail address leaves Thetapath.
+- **Ids** are UUIDv5 of what the statement reports (the attempt and the answer's position, ...), so
+  the same event always gets the same id and an LRS ignores a resend.
+- **Activity ids** are IRIs under ``XAPI_BASE_IRI``: ``…/xapi/activities/<pack>/<version>/items/<id>``,
+  ``…/modules/<id>``, ``…/competencies/<id>``.
+- **Extensions** carry the estimate: ``…/xapi/extensions/theta`` and ``…/se`` (logits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.models import Attempt, PackVersion, XapiStatement
+
+NAMESPACE = uuid.UUID("6f1d5a8e-2a3b-5c41-9d7e-7468657461a7")
+VERBS = {
+    "answered": "http://adlnet.gov/expapi/verbs/answered",
+    "completed": "http://adlnet.gov/expapi/verbs/completed",
+    "mastered": "http://adlnet.gov/expapi/verbs/mastered",
+}
+INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
+ASSESSMENT = "http://adlnet.gov/expapi/activities/assessment"
+OBJECTIVE = "http://adlnet.gov/expapi/activities/objective"
+
+
+def base_iri() -> str:
+    """The IRI statements are rooted at: ``XAPI_BASE_IRI``, else ``BASE_URL``, else a reserved name."""
+    config = current_app.config
+    base = config.get("XAPI_BASE_IRI") or config.get("BASE_URL") or "https://thetapath.invalid"
+    return str(base).rstrip("/")
+
+
+def pseudonym(user_id: int) -> str:
+    """A learner's stable pseudonym for statements (an HMAC under the secret key)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"xapi-actor:{user_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _activity(path: str, kind: str, name: str) -> dict[str, Any]:
+    return {"objectType": "Activity", "id": f"{base_iri()}/xapi/activities/{path}",
+            "definition": {"type": kind, "name": {"en": name}}}
+
+
+def _extensions(theta: float, se: float) -> dict[str, float]:
+    return {f"{base_iri()}/xapi/extensions/theta": round(theta, 4),
+            f"{base_iri()}/xapi/extensions/se": round(se, 4)}
+
+
+class Recorder:
+    """Statements of one attempt, added to the caller's session (no commit)."""
+
+    def __init__(self, session: Session, attempt: Attempt, version: PackVersion, module_key: str | None,
+                 module_title: str) -> None:
+        self.session, self.attempt, self.version = session, attempt, version
+        self.root = f"{version.pack.slug}/{version.version}"
+        self.parent = (_activity(f"{self.root}/modules/{module_key}", ASSESSMENT, module_title)
+                       if module_key else _activity(f"{self.root}/placement", ASSESSMENT, module_title))
+
+    def _add(self, key: str, verb: str, obj: dict[str, Any], result: dict[str, Any]) -> None:
+        statement_id = str(uuid.uuid5(NAMESPACE, f"{base_iri()}/{key}"))
+        context: dict[str, Any] = {
+            "registration": str(uuid.uuid5(NAMESPACE, f"{base_iri()}/attempt/{self.attempt.id}")),
+            "platform": "Thetapath"}
+        if obj is not self.parent:  # an answer or a competency belongs to the assessment
+            context["contextActivities"] = {"parent": [self.parent]}
+        statement = {
+            "id": statement_id,
+            "actor": {"objectType": "Agent", "account": {"homePage": base_iri(),
+                                                         "name": pseudonym(self.attempt.user_id)}},
+            "verb": {"id": VERBS[verb], "display": {"en": verb}},
+            "object": obj,
+            "result": result,
+            "context": context,
+            "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+            "version": "1.0.3",
+        }
+        self.session.add(XapiStatement(id=statement_id, institution_id=self.attempt.institution_id,
+                                       pack_version_id=self.version.id, statement=statement))
+
+    def answered(self, position: int, item_id: str, score: int, max_score: int, theta: float,
+                 se: float) -> None:
+        """A scored answer, with the estimate after it."""
+        self._add(f"attempt/{self.attempt.id}/answer/{position}", "answered",
+                  _activity(f"{self.root}/items/{item_id}", INTERACTION, item_id),
+                  {"score": {"raw": score, "min": 0, "max": max_score,
+                             "scaled": round(score / max_score, 4) if max_score else 0},
+                   "success": score == max_score, "completion": True,
+                   "extensions": _extensions(theta, se)})
+
+    def completed(self, theta: float, se: float, mastery: str | None) -> None:
+        """The attempt finished."""
+        result: dict[str, Any] = {"completion": True, "extensions": _extensions(theta, se)}
+        if mastery in ("mastered", "not_mastered"):
+            result["success"] = mastery == "mastered"
+        self._add(f"attempt/{self.attempt.id}/completed", "completed", self.parent, result)
+
+    def mastered(self, competency: str, title: str, theta: float, se: float) -> None:
+        """A competency credited by this attempt."""
+        self._add(f"attempt/{self.attempt.id}/mastered/{competency}", "mastered",
+                  _activity(f"{self.root}/competencies/{competency}", OBJECTIVE, title),
+                  {"success": True, "completion": True, "extensions": _extensions(theta, se)})
