@@ -57,6 +57,11 @@ DEFAULTS: dict[str, Any] = {
     # of its own unless JOBS_IN_PROCESS is off (then run `thetapath worker` beside the app).
     # the IRI xAPI statements' activities and actors are rooted at (None: BASE_URL, else a placeholder)
     "XAPI_BASE_IRI": None,
+    # a learning record store to send the statements to (None: they are kept and exportable only)
+    "XAPI_LRS_URL": None,
+    "XAPI_LRS_USERNAME": None,
+    "XAPI_LRS_PASSWORD": None,
+    "XAPI_LRS_TIMEOUT": 10,
     "REDIS_URL": None,
     "JOBS_IN_PROCESS": True,
     "JOB_POLL_SECONDS": 5,  # how often workers look for retries that came due and abandoned jobs
@@ -68,7 +73,7 @@ _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE
             "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY",
             "SMTP_STARTTLS", "SMTP_SSL", "JOBS_IN_PROCESS"}
 _INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT",
-            "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS"}
+            "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS", "XAPI_LRS_TIMEOUT"}
 
 
 class ConfigError(RuntimeError):

@@ -13,19 +13,30 @@ exists exactly when the event does.
 - **Activity ids** are IRIs under ``XAPI_BASE_IRI``: ``…/xapi/activities/<pack>/<version>/items/<id>``,
   ``…/modules/<id>``, ``…/competencies/<id>``.
 - **Extensions** carry the estimate: ``…/xapi/extensions/theta`` and ``…/se`` (logits).
+
+With ``XAPI_LRS_URL`` set (and ``XAPI_LRS_USERNAME``/``XAPI_LRS_PASSWORD`` for Basic auth), every
+answer also asks for a delivery job (``xapi-send``, on the app's job queue) that posts the
+institution's unsent statements to ``<XAPI_LRS_URL>/statements`` and marks them sent; an LRS that is
+down or refuses is retried with backoff, and nothing is lost.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
+import urllib.error
+import urllib.request
 import uuid
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.jobs.services import JobContext, enqueue, job_kind
 from app.models import Attempt, PackVersion, XapiStatement
 
 NAMESPACE = uuid.UUID("6f1d5a8e-2a3b-5c41-9d7e-7468657461a7")
@@ -115,3 +126,71 @@ class Recorder:
         self._add(f"attempt/{self.attempt.id}/mastered/{competency}", "mastered",
                   _activity(f"{self.root}/competencies/{competency}", OBJECTIVE, title),
                   {"success": True, "completion": True, "extensions": _extensions(theta, se)})
+
+
+# --- delivery to a learning record store ---------------------------------------------------------------
+
+SEND = "xapi-send"
+BATCH = 200
+
+
+class LrsRefused(RuntimeError):
+    """The LRS answered with an error or could not be reached; the job is retried."""
+
+
+def lrs_configured() -> bool:
+    """Whether statements are sent anywhere (``XAPI_LRS_URL``)."""
+    return bool(current_app.config.get("XAPI_LRS_URL"))
+
+
+def ask_delivery(session: Session, institution_id: int, key: str) -> None:
+    """Ask for the institution's unsent statements to be sent (in the caller's transaction)."""
+    if lrs_configured():
+        enqueue(session, SEND, {"institution_id": institution_id}, key=f"{SEND}:{key}",
+                institution_id=institution_id)
+
+
+def _post(statements: list[dict[str, Any]]) -> None:
+    config = current_app.config
+    url = str(config["XAPI_LRS_URL"]).rstrip("/") + "/statements"
+    request = urllib.request.Request(url, data=json.dumps(statements).encode(), method="POST", headers={
+        "Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"})
+    if config.get("XAPI_LRS_USERNAME"):
+        token = f"{config['XAPI_LRS_USERNAME']}:{config.get('XAPI_LRS_PASSWORD') or ''}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(token.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=float(config.get("XAPI_LRS_TIMEOUT", 10))) as answer:
+            answer.read()
+    except urllib.error.HTTPError as err:
+        body = err.read()[:300].decode(errors="replace")
+        msg = f"the LRS at {url} answered {err.code}: {body}"
+        raise LrsRefused(msg) from None
+    except (urllib.error.URLError, OSError) as err:
+        msg = f"the LRS at {url} could not be reached: {err}"
+        raise LrsRefused(msg) from None
+
+
+@job_kind(SEND, "Sending xAPI statements", max_attempts=8)
+def _send(ctx: JobContext) -> dict[str, Any]:
+    """Send every unsent statement of the institution, in batches; each batch is marked sent once the
+    LRS took it. Statement ids are stable, so a batch sent twice (a crash between sending and
+    marking) is ignored by the LRS."""
+    institution_id = int(ctx.payload["institution_id"])
+    rows = list(ctx.session.execute(
+        select(XapiStatement.id, XapiStatement.statement).where(
+            XapiStatement.institution_id == institution_id, XapiStatement.sent_at.is_(None))
+        .order_by(XapiStatement.created_at, XapiStatement.id)))
+    sent: list[str] = []
+    for start in range(0, len(rows), BATCH):
+        batch = rows[start:start + BATCH]
+        _post([statement for _id, statement in batch])
+        sent += [statement_id for statement_id, _s in batch]
+        ctx.progress(100 * len(sent) / len(rows), f"{len(sent)} of {len(rows)} statements sent")
+
+    def mark(session: Session) -> None:
+        if sent:
+            session.execute(update(XapiStatement).where(XapiStatement.id.in_(sent))
+                            .values(sent_at=utcnow()))
+
+    ctx.then(mark)
+    return {"sent": len(sent)}

@@ -829,6 +829,7 @@ def submit(session: Session, who: Principal, attempt_id: int, token: str,
                          token=token))
     _recorder(session, attempt, ctx).answered(position, item.id, points, item.max_score,
                                               estimate.theta, estimate.se)
+    xapi_statements.ask_delivery(session, attempt.institution_id, f"{attempt.id}:{position}")
     if step.done:
         _finish(session, attempt, state, step, ctx)
     else:

@@ -12,13 +12,27 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pydantic import ValidationError
 from ralph.models.xapi.base.statements import BaseXapiStatement
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from app.demo import seed_simulated_learners
-from app.models import AbilityRecord, Attempt, AttemptStatus, Response, Role, User, XapiStatement
+from app.jobs import services as jobs
+from app.jobs.workers import sessions
+from app.models import (
+    AbilityRecord,
+    Attempt,
+    AttemptStatus,
+    Job,
+    JobStatus,
+    Response,
+    Role,
+    User,
+    XapiStatement,
+)
 from app.packstore import import_pack
 from tests.app import factories
+from tests.lrs import Lrs
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 SPEC_EXAMPLES = Path(__file__).parents[3] / "shared" / "fixtures" / "xapi" / \
@@ -94,3 +108,32 @@ def test_the_model_accepts_the_specs_own_examples() -> None:
     examples = json.loads(text, strict=False)  # the first example holds a literal tab
     for example in examples if isinstance(examples, list) else [examples]:
         BaseXapiStatement(**example)
+
+
+def test_statements_reach_an_lrs_through_the_job_queue_even_when_it_was_down(
+        app: Flask, db_session: Session) -> None:
+    inst = factories.institution(db_session)
+    import_pack(db_session, inst, DEMO, None)
+    with Lrs() as lrs:
+        app.config.update(lrs.config)
+        lrs.fail_next = 1  # the first delivery finds the LRS down
+        with app.app_context():
+            seed_simulated_learners(db_session, inst, 2)
+            while jobs.run_due(sessions(app)):
+                pass
+            db_session.expire_all()
+            # the one that found it down waits for its retry; later deliveries took everything
+            assert db_session.scalar(select(func.count()).select_from(Job).where(
+                Job.status == JobStatus.QUEUED)) == 1
+        rows = list(db_session.scalars(select(XapiStatement)))
+        assert rows and all(row.sent_at is not None for row in rows)
+        assert set(lrs.statements) == {row.id for row in rows}  # each once, validated by the LRS
+        assert lrs.requests > 1  # the refused delivery, then the one that went through
+        # the retry comes due: it finds nothing left to send and succeeds
+        with app.app_context():
+            db_session.execute(update(Job).where(Job.status == JobStatus.QUEUED).values(run_after=utcnow()))
+            db_session.commit()
+            assert jobs.run_due(sessions(app)) == 1
+        assert db_session.scalar(select(func.count()).select_from(Job).where(
+            Job.status != JobStatus.DONE)) == 0
+        assert len(lrs.statements) == len(rows)
