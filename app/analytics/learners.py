@@ -12,7 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal, scoped
-from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow, PackVersion, Response
+from app.models import (
+    AbilityRecord,
+    Attempt,
+    AttemptStatus,
+    LessonVisit,
+    ModuleRow,
+    PackVersion,
+    Response,
+    User,
+)
 from app.packstore import content_of
 
 # estimate histogram: bins of half a logit from -3 to 3, the two ends open
@@ -104,10 +113,13 @@ def _funnel(session: Session, row: ModuleRow) -> FunnelLine:
     started = {a.user_id for a in attempts}
     finished = {a.user_id for a in attempts if a.status is AttemptStatus.COMPLETED}
     mastered = {a.user_id for a in attempts if a.mastery == "mastered"}
+    # time on task of people only: simulated learners answer in no time at all
+    people = set(session.scalars(select(User.id).where(User.id.in_(started), User.simulated.is_(False))))
     seconds = [x for x in session.scalars(select(Response.seconds).join(Attempt).where(
-        Attempt.module_id == row.id, Attempt.kind == "assessment")) if x is not None]
+        Attempt.module_id == row.id, Attempt.kind == "assessment", Attempt.user_id.in_(people)))
+        if x is not None]
     minutes = [(a.finished_at - a.started_at).total_seconds() / 60 for a in attempts
-               if a.finished_at is not None]
+               if a.finished_at is not None and a.user_id in people]
     return FunnelLine(row.title, len(read | started), len(read), len(started), len(finished),
                       len(mastered), statistics.median(seconds) if seconds else None,
                       statistics.median(minutes) if minutes else None)

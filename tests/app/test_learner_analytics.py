@@ -11,10 +11,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.assess.services import start
+from app.authz import Principal
 from app.demo import seed_simulated_learners
 from app.models import AbilityRecord, Attempt, AttemptStatus, LessonVisit, ModuleRow, Role, User
-from app.packstore import import_pack
+from app.packstore import content_of, import_pack
 from tests.app import factories
+from tests.app.test_learning_flow import answer_for, finish
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 
@@ -55,7 +58,19 @@ def test_the_learners_of_a_version_in_aggregate(app: Flask, client: FlaskClient,
     cells = re.findall(r'<td class="align-right">([^<]*)</td>', row)
     assert cells[0] == "15" and cells[1] == "15 (100%)"
     assert cells[2].startswith(f"{started} (") and cells[3].startswith(f"{finished} (")
-    assert re.fullmatch(r"\d+", cells[5]) and re.fullmatch(r"\d+\.\d", cells[6])  # time on task
+    assert cells[5] == cells[6] == "—"  # time on task: simulated learners answer in no time
+
+    # a real learner's time on task counts
+    with app.test_request_context():
+        attempt_id = start(db_session, Principal(learner.id, inst.id, Role.LEARNER), first.id)
+    factories.sign_in(client, learner.email)
+    finish(client, db_session, attempt_id, content_of(db_session, version),
+           lambda _page, item, codes: answer_for(item, True, codes))
+    factories.sign_in(client, instructor.email)
+    page = client.get(url).data.decode()
+    row = page.split(f"<tr><td>{first.title}</td>")[1].split("</tr>")[0]
+    cells = re.findall(r'<td class="align-right">([^<]*)</td>', row)
+    assert re.fullmatch(r"\d+", cells[5]) and re.fullmatch(r"\d+\.\d", cells[6])
 
     # each competency: learners with an estimate, and a histogram of them
     latest = db_session.execute(select(AbilityRecord.user_id, AbilityRecord.competency)
