@@ -62,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     "XAPI_LRS_USERNAME": None,
     "XAPI_LRS_PASSWORD": None,
     "XAPI_LRS_TIMEOUT": 10,
+    # a pilot item gets parameters from a recalibration once it has this many (first) answers
+    "RECALIBRATION_MIN_RESPONSES": 200,
     "REDIS_URL": None,
     "JOBS_IN_PROCESS": True,
     "JOB_POLL_SECONDS": 5,  # how often workers look for retries that came due and abandoned jobs
@@ -73,7 +75,8 @@ _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE
             "WTF_CSRF_ENABLED", "SESSION_COOKIE_HTTPONLY", "REMEMBER_COOKIE_HTTPONLY",
             "SMTP_STARTTLS", "SMTP_SSL", "JOBS_IN_PROCESS"}
 _INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT",
-            "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS", "XAPI_LRS_TIMEOUT"}
+            "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS", "XAPI_LRS_TIMEOUT",
+            "RECALIBRATION_MIN_RESPONSES"}
 
 
 class ConfigError(RuntimeError):

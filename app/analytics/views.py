@@ -9,6 +9,7 @@ from app import db
 from app.analytics.exports import EXPORTS, export_name
 from app.analytics.learners import band_names, learner_report
 from app.analytics.plots import Series, bar_chart, line_chart
+from app.analytics.recalibration import ask_recalibration, latest_report
 from app.analytics.services import (
     FLAG_MIN_RESPONSES,
     SORT_KEYS,
@@ -100,3 +101,20 @@ def learners(version_id: int) -> ResponseReturnValue:
                         tips=[name for _short, name in bands], label_every=2)
               for c in report.competencies]
     return render("analytics/learners.html", report=report, version=report.version, charts=charts)
+
+
+@bp.route("/versions/<int:version_id>/recalibration")
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def recalibration(version_id: int) -> ResponseReturnValue:
+    """The newest recalibration report of a version, or its progress."""
+    version, job = latest_report(db.session(), principal(), version_id)
+    return render("analytics/recalibration.html", version=version, job=job,
+                  report=job.result if job is not None and job.finished and job.result else None)
+
+
+@bp.route("/versions/<int:version_id>/recalibration", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def recalibrate(version_id: int) -> ResponseReturnValue:
+    """Ask for a new recalibration report from every response so far."""
+    ask_recalibration(db.session(), principal(), version_id)
+    return redirect(url_for("analytics.recalibration", version_id=version_id), code=303)

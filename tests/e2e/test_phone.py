@@ -142,6 +142,16 @@ def _version_preview(page: Page, world: World) -> None:
     expect(page.get_by_role("heading", name="Data literacy 1.1.0: what changes")).to_be_visible()
 
 
+def _recalibration(page: Page, world: World) -> None:
+    """A recalibration asked for: the live app's job thread runs it while the page shows progress."""
+    page.goto(world.url("/author/versions/{version}/recalibration"))
+    ask = page.get_by_role("button", name="Recalibrate from the responses so far")
+    if ask.count():
+        ask.click()
+        page.get_by_role("link", name="See the results").click()
+    expect(page.get_by_role("heading", name="New parameters")).to_be_visible()
+
+
 def _join(page: Page, world: World) -> None:
     """A visitor opens an invitation link an admin made."""
     app = world.live.app
@@ -190,6 +200,7 @@ SCREENS: list[Screen] = [
     Screen("item-detail", INSTRUCTOR, _item_detail),
     Screen("version-preview", INSTRUCTOR, _version_preview),
     Screen("learner-analytics", INSTRUCTOR, "/author/versions/{version}/learners"),
+    Screen("recalibration", INSTRUCTOR, _recalibration),
     Screen("members", ADMIN, "/admin/members"),
 ]
 
