@@ -73,6 +73,25 @@ class ResponseData:
                 arr.setflags(write=False)
         object.__setattr__(self, "_item_index", {iid: j for j, iid in enumerate(self.items)})
 
+    def select_items(self, item_ids: Iterable[str]) -> ResponseData:
+        """The responses to ``item_ids`` only, with the learners who gave any of them.
+
+        Learners and items keep their order; ids not in :attr:`items` are ignored.
+        """
+        chosen = set(item_ids)
+        wanted = np.array([iid in chosen for iid in self.items], dtype=bool)
+        keep = wanted[self.item]
+        items = np.flatnonzero(wanted)
+        persons = np.unique(self.person[keep])
+        item_map = np.full(len(self.items), -1, dtype=np.intp)
+        item_map[items] = np.arange(items.size)
+        person_map = np.full(len(self.learners), -1, dtype=np.intp)
+        person_map[persons] = np.arange(persons.size)
+        return ResponseData(tuple(self.learners[p] for p in persons), tuple(self.items[j] for j in items),
+                            person_map[self.person[keep]], item_map[self.item[keep]],
+                            self.score[keep].copy(), self.source,
+                            None if self.lines is None else self.lines[keep].copy())
+
     @property
     def n_responses(self) -> int:
         """Number of responses."""

@@ -28,9 +28,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adaptive import ResponseData
 from app.models import AbilityRecord, Attempt, PackVersion, Response, XapiStatement
 from app.packstore import pack_bank
 
@@ -63,6 +65,39 @@ def first_responses(session: Session, version: PackVersion) -> list[FirstRespons
             seen.add((row[0], row[1]))
             out.append(FirstResponse(*row))
     return out
+
+
+def first_scores(session: Session, version: PackVersion, up_to: int | None = None) -> ResponseData:
+    """The same first answers as :func:`first_responses`, as engine data (learners are user ids),
+    read without building a Python object per answer: what the analytics jobs compute on.
+
+    ``up_to`` leaves out answers after that response id.
+    """
+    query = (select(Attempt.user_id, Response.item, Response.score).join(Attempt)
+             .where(Attempt.pack_version_id == version.id,
+                    Attempt.institution_id == version.institution_id).order_by(Response.id))
+    if up_to is not None:
+        query = query.where(Response.id <= up_to)
+    rows = session.connection().execute(query).all()  # Core rows: no ORM work per answer
+    if not rows:
+        empty = np.zeros(0, dtype=np.intp)
+        return ResponseData((), (), empty, empty.copy(), empty.copy())
+    users, items, scores = zip(*rows, strict=True)
+    user_ids, person = _codes(np.asarray(users, dtype=np.int64))
+    item_ids, item = _codes(np.asarray(items, dtype=object))
+    _, first = np.unique(person * len(item_ids) + item, return_index=True)
+    first.sort()  # in the order they were given
+    return ResponseData(tuple(str(u) for u in user_ids), tuple(str(i) for i in item_ids),
+                        person[first], item[first], np.asarray(scores, dtype=np.intp)[first])
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values in the order first seen, and each value's position among them."""
+    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return distinct[order], rank[inverse].astype(np.intp)
 
 
 def pseudonymiser() -> Callable[[int], str]:

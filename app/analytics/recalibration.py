@@ -18,12 +18,13 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from flask import current_app, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import AdaptiveError, ItemBank, ResponseData, calibrate
-from app.analytics.exports import first_responses
+from adaptive import AdaptiveError, ItemBank, calibrate
+from app.analytics.exports import first_scores
 from app.authz import Principal, scoped
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
 from app.models import Job, PackVersion
@@ -55,8 +56,10 @@ def _recalibrate(ctx: JobContext) -> Mapping[str, Any]:
     needed = int(current_app.config["RECALIBRATION_MIN_RESPONSES"])
     pack = content_of(ctx.session, version)
     ctx.progress(5, "reading the responses")
-    first = first_responses(ctx.session, version)
-    counts = Counter(r.item for r in first)
+    everything = first_scores(ctx.session, version)
+    counts = Counter(dict(zip(everything.items, np.bincount(everything.item,
+                                                            minlength=len(everything.items)).tolist(),
+                              strict=True)))
     competencies, estimated, waiting = [], [], []
     for n, competency in enumerate(pack.competencies):
         ctx.progress(10 + 85 * n / len(pack.competencies), f"calibrating {competency.title}")
@@ -75,8 +78,7 @@ def _recalibrate(ctx: JobContext) -> Mapping[str, Any]:
             line["note"] = (f"no calibrated {ANCHOR_MODEL.upper()} item to link its pilot items to; "
                             "they keep their provisional values")
             continue
-        keep = {it.id for it in anchors} | {it.id for it in ready}
-        data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in first if r.item in keep)
+        data = everything.select_items([*(it.id for it in anchors), *(it.id for it in ready)])
         try:
             result = calibrate(data, ANCHOR_MODEL,
                                anchors=ItemBank.from_items(it.parameters() for it in anchors))

@@ -9,7 +9,7 @@ never waits for a computation; asking again while nothing new was answered retur
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from adaptive import ItemBank, ResponseData, eap_scores
 from adaptive.statistics import empirical_reliability, item_fit, item_statistics, marginal_reliability
-from app.analytics.exports import FirstResponse, first_responses
+from app.analytics.exports import first_scores
 from app.authz import Principal, scoped
 from app.errors import NotFound
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
@@ -76,17 +76,15 @@ def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
         raise JobError(msg)
     ctx.progress(5, "reading the responses")
     last = _last_response_id(ctx.session, version.id)  # first: later answers count as new, never lost
-    first = [r for r in first_responses(ctx.session, version) if r.response_id <= last]
+    data = first_scores(ctx.session, version, up_to=last)
     bank, _items = pack_bank(ctx.session, version)
     ctx.progress(40, "computing the statistics")
-    if not first:
+    if not data.n_responses:
         return {"responses": 0, "learners": 0, "last_response_id": last, "statistics": None}
-    data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in first)
     stats = item_statistics(data, bank).to_json()
     ctx.progress(60, "fitting the items to the learners' abilities")
-    competency_of = {item.id: item.competency for item in content_of(ctx.session, version).items}
-    fit, competencies = _fit_by_competency(first, bank, competency_of)
-    return {"responses": len(first), "learners": len(data.learners), "last_response_id": last,
+    fit, competencies = _fit_by_competency(data, bank, content_of(ctx.session, version).items)
+    return {"responses": data.n_responses, "learners": len(data.learners), "last_response_id": last,
             "statistics": stats, "fit": fit, "competencies": competencies}
 
 
@@ -94,24 +92,27 @@ def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
 THETA_BINS = (-1.5, -0.5, 0.5, 1.5)
 
 
-def _fit_by_competency(first: list[FirstResponse], bank: ItemBank, competency_of: dict[str, str],
+def _fit_by_competency(everything: ResponseData, bank: ItemBank, items: Sequence[Item],
                        ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Infit/outfit and the observed curve per item, reliability per competency.
 
     Each competency is scored on its own: a learner's EAP ability from their answers to its items
     (N(0, 1) prior), which the fit of those items is then judged against.
     """
-    rows: dict[str, list[FirstResponse]] = {}
-    for r in first:
-        rows.setdefault(competency_of.get(r.item, ""), []).append(r)
+    by_competency: dict[str, list[str]] = {}
+    for it in items:
+        by_competency.setdefault(it.competency, []).append(it.id)
+    top = {it.id: max(it.max_score, 1) for it in items}
     fit: dict[str, Any] = {}
     competencies: dict[str, Any] = {}
-    for competency, answers in rows.items():
-        data = ResponseData.from_records((str(r.user_id), r.item, r.score) for r in answers)
+    for competency, ids in by_competency.items():
+        data = everything.select_items(ids)
+        if not data.n_responses:
+            continue
         scores = eap_scores(bank, data)
         item_fits = item_fit(data, bank, scores.theta)
         groups = np.searchsorted(THETA_BINS, scores.theta[data.person])  # each response's group
-        maximum = np.array([max(r.max_score, 1) for r in answers], dtype=float)
+        maximum = np.array([top[i] for i in data.items], dtype=float)[data.item]
         cells = data.item * (len(THETA_BINS) + 1) + groups
         size = len(data.items) * (len(THETA_BINS) + 1)
         counts = np.bincount(cells, minlength=size).reshape(len(data.items), -1)
