@@ -179,15 +179,15 @@ def export_command(what: str, institution_slug: str, pack_ref: str, out: Path | 
 
     from app import db
     from app.analytics.exports import EXPORTS
-    from app.models import Institution, Pack, PackVersion
+    from app.models import Institution
+    from app.packstore import find_version
 
     pack_id, _, version = pack_ref.partition("@")
     if not pack_id or not version:
         _fail(f"--pack {pack_ref!r}: name a stored pack version as ID@VERSION, e.g. data-literacy@1.0.0")
     session = db.session()
-    row = session.scalar(
-        select(PackVersion).join(Pack).join(Institution, Institution.id == Pack.institution_id)
-        .where(Institution.slug == institution_slug, Pack.slug == pack_id, PackVersion.version == version))
+    institution_id = session.scalar(select(Institution.id).where(Institution.slug == institution_slug))
+    row = find_version(session, institution_id, pack_id, version) if institution_id is not None else None
     if row is None:
         _fail(f"{pack_ref}: no such pack version in institution {institution_slug!r}")
     _write_text(EXPORTS[what][2](session, row), out)

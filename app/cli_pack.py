@@ -106,16 +106,11 @@ def import_command(path: Path, institution_slug: str | None) -> None:
         click.echo("checked only; give --institution SLUG to store it", err=True)
         return
     with _app_session() as session:
-        from sqlalchemy import select
-
-        from app.models import Pack, PackVersion
-        from app.packstore import PackConflict, content_of, import_pack
+        from app.packstore import PackConflict, content_of, import_pack, newest_version
         from content import diff_packs
 
         institution = _institution(session, institution_slug)
-        previous = session.scalar(select(PackVersion).join(Pack).where(
-            Pack.institution_id == institution.id, Pack.slug == result.pack.id,
-            PackVersion.version != result.pack.version).order_by(PackVersion.id.desc()))
+        previous = newest_version(session, institution.id, result.pack.id, other_than=result.pack.version)
         if previous is not None:
             changes = diff_packs(content_of(session, previous), result.pack)
             click.echo(f"changes since version {previous.version}: {changes.summary}")
@@ -147,15 +142,11 @@ def _institution(session: Session, slug: str) -> Institution:
 
 
 def _stored(institution_slug: str, pack_id: str, version: str) -> ContentPack:
-    from sqlalchemy import select
-
-    from app.models import Pack, PackVersion
-    from app.packstore import content_of
+    from app.packstore import content_of, find_version
 
     with _app_session() as session:
         institution = _institution(session, institution_slug)
-        row = session.scalar(select(PackVersion).join(Pack).where(
-            Pack.institution_id == institution.id, Pack.slug == pack_id, PackVersion.version == version))
+        row = find_version(session, institution.id, pack_id, version)
         if row is None:
             _fail(f"{pack_id}@{version}: no such pack version in {institution_slug}")
         return content_of(session, row)

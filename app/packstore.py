@@ -133,6 +133,22 @@ def _key(version: PackVersion) -> _Key:
     return (version.id, version.content_hash)
 
 
+def find_version(session: Session, institution_id: int, pack_id: str, version: str) -> PackVersion | None:
+    """The stored version ``version`` of pack ``pack_id`` in an institution, if any."""
+    return session.scalar(select(PackVersion).join(Pack).where(
+        Pack.institution_id == institution_id, Pack.slug == pack_id, PackVersion.version == version))
+
+
+def newest_version(session: Session, institution_id: int, pack_id: str, *,
+                   other_than: str | None = None) -> PackVersion | None:
+    """The most recently stored version of pack ``pack_id`` in an institution (leaving out the version
+    ``other_than``), if any."""
+    query = select(PackVersion).join(Pack).where(Pack.institution_id == institution_id, Pack.slug == pack_id)
+    if other_than is not None:
+        query = query.where(PackVersion.version != other_than)
+    return session.scalar(query.order_by(PackVersion.id.desc()))
+
+
 def content_of(session: Session, version: PackVersion) -> ContentPack:
     """The frozen pack of a stored version (loaded from its archive once per process)."""
     pack = _packs.get(_key(version))

@@ -10,13 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.authz import Principal, scoped
 from app.db import utcnow
-from app.models import Institution, Pack, PackVersion, PendingImport
-from app.packstore import ImportOutcome, PackConflict, canonical_zip, content_of, import_pack
+from app.models import Institution, PackVersion, PendingImport
+from app.packstore import (
+    ImportOutcome,
+    PackConflict,
+    canonical_zip,
+    content_of,
+    find_version,
+    import_pack,
+    newest_version,
+)
 from content import ContentPack, PackDiff, PackInvalid, check_pack, diff_packs
 from content.io import Source
 
@@ -39,11 +47,6 @@ def _checked(source: Source) -> tuple[ContentPack, tuple[str, ...]]:
     return result.pack, tuple(str(issue) for issue in result.warnings)
 
 
-def _newest(session: Session, institution_id: int, pack_id: str) -> PackVersion | None:
-    return session.scalar(select(PackVersion).join(Pack).where(
-        Pack.institution_id == institution_id, Pack.slug == pack_id).order_by(PackVersion.id.desc()))
-
-
 def upload(session: Session, who: Principal, source: Source) -> Upload:
     """Check an uploaded pack; store a new pack, or hold a new version of a known one for confirmation.
 
@@ -53,10 +56,8 @@ def upload(session: Session, who: Principal, source: Source) -> Upload:
     pack, warnings = _checked(source)
     institution = session.get(Institution, who.institution_id)
     assert institution is not None  # the principal's membership guarantees it
-    newest = _newest(session, who.institution_id, pack.id)
-    known = newest is not None and session.scalar(select(PackVersion.id).join(Pack).where(
-        Pack.institution_id == who.institution_id, Pack.slug == pack.id,
-        PackVersion.version == pack.version)) is not None
+    newest = newest_version(session, who.institution_id, pack.id)
+    known = find_version(session, who.institution_id, pack.id, pack.version) is not None
     if newest is None or known:  # a new pack; or this version again (identical: nothing to do)
         return Upload(import_pack(session, institution, canonical_zip(pack), who.user_id, publish=False),
                       None, warnings)
@@ -89,7 +90,7 @@ def preview(session: Session, who: Principal, pending_id: int) -> Preview:
     """What storing a waiting version would change, against the newest stored version of its pack."""
     pending = _pending(session, who, pending_id)
     pack, warnings = _checked(bytes(pending.archive))
-    previous = _newest(session, who.institution_id, pack.id)
+    previous = newest_version(session, who.institution_id, pack.id)
     if previous is None:  # the pack was deleted meanwhile: nothing to compare with
         msg = "The pack this version belongs to is gone; upload it again."
         raise PackConflict(msg)
