@@ -70,9 +70,7 @@ class _Dispatcher:
         if config.get("REDIS_URL"):
             if self._queue is None:
                 self._queue = rq_queue(str(config["REDIS_URL"]))
-            queue = self._queue
-            for job_id in ids:
-                queue.enqueue_call(perform, args=(job_id,), result_ttl=0, failure_ttl=3600)
+            announce(self._queue, ids)
         elif config.get("JOBS_IN_PROCESS"):
             self.thread().wake()
 
@@ -162,6 +160,12 @@ def rq_queue(url: str) -> Any:
     return Queue(QUEUE, connection=Redis.from_url(url))
 
 
+def announce(queue: Any, ids: list[int]) -> None:
+    """Put jobs on the RQ queue (a worker that takes one runs it if it is still due)."""
+    for job_id in ids:
+        queue.enqueue_call(perform, args=(job_id,), result_ttl=0, failure_ttl=3600)
+
+
 def perform(job_id: int) -> None:
     """What an RQ worker runs: claim and run job ``job_id`` (a no-op when it is not due any more)."""
     services.run(sessions(current_app._get_current_object()), job_id)  # type: ignore[attr-defined]
@@ -189,8 +193,7 @@ def work(app: Flask, *, burst: bool = False) -> None:
     queue = rq_queue(str(url))
 
     def requeue(ids: list[int]) -> None:
-        for job_id in ids:
-            queue.enqueue_call(perform, args=(job_id,), result_ttl=0, failure_ttl=3600)
+        announce(queue, ids)
 
     stopping = threading.Event()
     sweeper = threading.Thread(target=loop, args=(app, None, stopping, requeue),
