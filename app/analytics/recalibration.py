@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from adaptive import AdaptiveError, ItemBank, calibrate
 from app.analytics.exports import first_scores
+from app.analytics.services import job_version
 from app.authz import Principal, scoped
-from app.jobs.services import JobContext, JobError, enqueue, job_kind
+from app.jobs.services import JobContext, enqueue, job_kind
 from app.models import Job, PackVersion
 from app.packstore import content_of
 
@@ -49,10 +50,7 @@ def ask_recalibration(session: Session, who: Principal, version_id: int) -> Job:
 
 @job_kind(RECALIBRATION, "Recalibration", result_url=_report_url)
 def _recalibrate(ctx: JobContext) -> Mapping[str, Any]:
-    version = ctx.session.get(PackVersion, ctx.payload["pack_version_id"])
-    if version is None:
-        msg = "This pack version was deleted before it could be recalibrated."
-        raise JobError(msg)
+    version = job_version(ctx, "it could be recalibrated")
     needed = int(current_app.config["RECALIBRATION_MIN_RESPONSES"])
     pack = content_of(ctx.session, version)
     ctx.progress(5, "reading the responses")

@@ -68,12 +68,18 @@ def ask_item_statistics(session: Session, who: Principal, version_id: int) -> Jo
     return job
 
 
-@job_kind(ITEM_STATISTICS, "Item statistics", result_url=_statistics_url)
-def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
+def job_version(ctx: JobContext, doing: str) -> PackVersion:
+    """The pack version a job is about; JobError if it was deleted before ``doing`` could happen."""
     version = ctx.session.get(PackVersion, ctx.payload["pack_version_id"])
     if version is None:
-        msg = "This pack version was deleted before its statistics could be computed."
+        msg = f"This pack version was deleted before {doing}."
         raise JobError(msg)
+    return version
+
+
+@job_kind(ITEM_STATISTICS, "Item statistics", result_url=_statistics_url)
+def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
+    version = job_version(ctx, "its statistics could be computed")
     ctx.progress(5, "reading the responses")
     last = _last_response_id(ctx.session, version.id)  # first: later answers count as new, never lost
     data = first_scores(ctx.session, version, up_to=last)
