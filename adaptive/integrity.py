@@ -32,13 +32,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .bank import ItemBank
 from .errors import AdaptiveError
 from .estimation import MAP
 from .jsonsettings import JsonSettings
 from .personfit import person_fit
-from .stopping import se_at
-from .types import AbilityEstimate
+from .stopping import SPRT, ConfidenceInterval, MasteryRule, se_at
+from .types import AbilityEstimate, BoolArray, FloatArray, IntArray
 
 __all__ = [
     "CreditDecision",
@@ -46,6 +48,7 @@ __all__ = [
     "PastAttempt",
     "RetakeDecision",
     "RetakePolicy",
+    "batch_decisions",
     "credit_decision",
     "recent_exclusions",
     "retake_allowed",
@@ -191,6 +194,70 @@ def credit_decision(
     if reasons:
         return CreditDecision("undecided", False, flagged, fit_value, n, tuple(reasons))
     return CreditDecision("mastered", True, False, fit_value, n)
+
+
+def batch_decisions(
+    bank: ItemBank, person: IntArray, item: IntArray, score: IntArray, theta: FloatArray,
+    se: FloatArray, rule: MasteryRule, rules: EvidenceRules = EvidenceRules(), *, cut: float,
+    prior_sd: float | None = 1.0, flagged: BoolArray | None = None,
+) -> list[str]:
+    """:func:`credit_decision` of many finished tests at once, given their estimates and fit flags.
+
+    For telling how many decisions new item parameters would change, over every finished attempt of
+    a pack version: the classification (confidence interval or SPRT, as ``rule``), the minimum of
+    scored items and the standard error at the cut are computed for all tests together; the
+    person-fit flag (the one step that needs a modal estimate per test) is given, as the tests'
+    stored flags.
+
+    Parameters
+    ----------
+    bank : ItemBank
+    person, item, score : ndarray of int, shape (n_responses,)
+        Each scored response: its test (0..len(theta)-1), its item's position in ``bank``, its score.
+    theta, se : ndarray of shape (n_tests,)
+        Each test's final estimate.
+    rule : ConfidenceInterval or SPRT
+        The tests' mastery rule.
+    rules, cut, prior_sd
+        As for :func:`credit_decision`.
+    flagged : ndarray of bool, optional
+        Tests whose response pattern was flagged (never credited).
+
+    Returns
+    -------
+    list of str
+        ``"mastered"``, ``"not_mastered"`` or ``"undecided"`` per test, as :func:`credit_decision`
+        would decide it (:attr:`CreditDecision.mastery`).
+    """
+    n_tests = int(np.asarray(theta).size)
+    counts = np.bincount(person, minlength=n_tests)
+    if isinstance(rule, ConfidenceInterval):
+        low, high = theta - rule.z * se, theta + rule.z * se
+        outcome = np.where(low > rule.cut, 2, np.where(high < rule.cut, 0, 1))
+    elif isinstance(rule, SPRT):
+        nodes = np.array([rule.cut - rule.delta, rule.cut + rule.delta])
+        with np.errstate(divide="ignore"):
+            log_p = np.log(bank.category_probabilities(nodes))  # (2, n_items, K)
+        ratio = np.bincount(person, weights=log_p[1, item, score] - log_p[0, item, score],
+                            minlength=n_tests)
+        outcome = np.where(ratio >= math.log((1 - rule.beta) / rule.alpha), 2,
+                           np.where(ratio <= math.log(rule.beta / (1 - rule.alpha)), 0, 1))
+        outcome = np.where(counts > 0, outcome, 1)
+    else:
+        msg = f"no batch classification for {type(rule).__name__}"
+        raise AdaptiveError(msg)
+    at_cut = np.asarray(bank.information(np.array([float(cut)]))).reshape(-1)  # per item
+    info = np.asarray(np.bincount(person, weights=at_cut[item], minlength=n_tests), dtype=np.float64)
+    if prior_sd is not None:
+        info = info + 1.0 / (prior_sd * prior_sd)
+    with np.errstate(divide="ignore"):
+        precision = np.where(info > 0, 1.0 / np.sqrt(info), np.inf)
+    credited = (counts >= rules.min_items) & (precision <= rules.max_se)
+    if flagged is not None:
+        credited &= ~flagged
+    names = ("not_mastered", "undecided", "mastered")
+    return [names[o] if o != 2 or ok else "undecided" for o, ok in zip(outcome.tolist(), credited.tolist(),
+                                                                        strict=True)]
 
 
 # ============================================================================ retakes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -205,13 +206,16 @@ DEMO_LEARNERS = 200
 def demo_command(host: str, port: int, no_serve: bool, learners: int) -> None:
     """Set up the demo on an embedded SQLite database and serve it on http://HOST:PORT."""
     from app import create_app, db
-    from app.demo import ensure_demo, seed_simulated_learners
+    from app.demo import RECALIBRATION_MIN_RESPONSES, ensure_demo, seed_simulated_learners
     from app.migrate import upgrade
     from app.packstore import PackConflict
 
     # plain http on the loopback interface: cookies cannot be "secure" here
-    app = create_app({"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
-                      "PREFERRED_URL_SCHEME": "http"})
+    overrides: dict[str, object] = {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False,
+                                    "PREFERRED_URL_SCHEME": "http"}
+    if "THETAPATH_RECALIBRATION_MIN_RESPONSES" not in os.environ:
+        overrides["RECALIBRATION_MIN_RESPONSES"] = RECALIBRATION_MIN_RESPONSES
+    app = create_app(overrides)
     engine = app.extensions["thetapath.engine"]
     with engine.begin() as conn:
         upgrade(conn)

@@ -64,6 +64,23 @@ def utcnow() -> datetime:
     return now
 
 
+_WRITE = "thetapath_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start a transaction that is going to write after reading what it decides on.
+
+    On SQLite, a plain ``BEGIN`` reads from a snapshot, and upgrading it to a writer after another
+    connection wrote fails at once ("database is locked"); ``BEGIN IMMEDIATE`` takes the write lock
+    first, so concurrent writers of this kind wait for each other (up to the busy timeout) and each
+    reads what the one before wrote. PostgreSQL needs nothing here. A transaction the session had
+    begun (to read who is asking, say) is committed first.
+    """
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={_WRITE: True})
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the project's settings (SQLite: WAL, foreign keys, busy timeout)."""
     if url.startswith("postgresql://"):
@@ -84,7 +101,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE)
+                                 else "BEGIN")
     return engine
 
 

@@ -66,6 +66,10 @@ def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institutio
 
 # --- simulated learners ------------------------------------------------------------------------------
 
+# The demo's 200 simulated learners give the most answered pilot items 40-80 answers: the demo
+# recalibrates from 40 on (THETAPATH_RECALIBRATION_MIN_RESPONSES overrides it), so that an instructor
+# can try a recalibration, approve it and roll it back; a real deployment keeps the default of 200.
+RECALIBRATION_MIN_RESPONSES = 40
 SIMULATED_DOMAIN = "simulated.invalid"  # a reserved domain: no mail can ever reach these addresses
 
 

@@ -1,25 +1,30 @@
 """Content packs in the database: import (one transaction) and per-version caches.
 
 The canonical archive of a version is stored once; a process loads it on first use and keeps the
-frozen ``ContentPack`` and the engine's item banks in memory, so no request rebuilds them.
+frozen ``ContentPack`` and the engine's item banks in memory, so no request rebuilds them. A bank is
+built from the archive's item parameters with a :class:`~app.models.ParameterVersion`'s approved
+changes on top (:class:`Parameters` names which), so a recalibration changes no archive.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import posixpath
 import re
 import threading
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adaptive import ItemBank
+from adaptive import ItemBank, ItemParameters
 from app.db import utcnow
-from app.models import Institution, ModuleRow, Pack, PackVersion
+from app.models import Attempt, Institution, ModuleRow, Pack, PackVersion, ParameterVersion
 from content import ContentPack, Item, canonical_files, load_pack, render_markdown
 from content.io import Source
 
@@ -159,36 +164,104 @@ def content_of(session: Session, version: PackVersion) -> ContentPack:
     return pack
 
 
-def module_bank(session: Session, version: PackVersion, module_key: str) -> tuple[ItemBank, dict[str, Item]]:
-    """The item bank of a module's assessment (its item files' scored types), built once per version."""
-    key = (_key(version), module_key)
+@dataclass(frozen=True)
+class Parameters:
+    """Which item parameters a bank is built with: a parameter version's, or the archive's own."""
+
+    id: int | None = None
+    digest: str = ""  # what the banks are cached by ("" for the archive's own parameters)
+
+
+ARCHIVE = Parameters()
+
+
+def parameters_digest(parameters: Any, exposure: Any) -> str:
+    """The digest a parameter version's overrides are stored and cached under."""
+    text = json.dumps({"parameters": parameters, "exposure": exposure}, sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parameters_in_use(session: Session, version: PackVersion) -> Parameters:
+    """The parameters new attempts of ``version`` run on: the parameter version activated last."""
+    row = session.execute(select(ParameterVersion.id, ParameterVersion.digest)
+                          .where(ParameterVersion.pack_version_id == version.id)
+                          .order_by(ParameterVersion.activated_at.desc(), ParameterVersion.id.desc())
+                          .limit(1)).first()
+    return ARCHIVE if row is None else Parameters(row.id, row.digest)
+
+
+def parameters_of(session: Session, attempt: Attempt) -> Parameters:
+    """The parameters an attempt started with (it keeps them, so it replays exactly)."""
+    if attempt.parameter_version_id is None:
+        return ARCHIVE
+    digest = session.scalar(select(ParameterVersion.digest)
+                            .where(ParameterVersion.id == attempt.parameter_version_id))
+    return Parameters(attempt.parameter_version_id, digest or "")
+
+
+def with_overrides(items: list[Item], overrides: dict[str, Any]) -> ItemBank:
+    """The bank of ``items`` with approved parameters in place of the archive's (and no longer pilot)."""
+    def one(item: Item) -> ItemParameters:
+        own = item.parameters()
+        new = overrides.get(item.id)
+        if new is None:
+            return own
+        return replace(own, model=new["model"], a=float(new["a"]), b=float(new.get("b", 0.0)),
+                       c=float(new.get("c", 0.0)),
+                       thresholds=tuple(float(t) for t in new.get("thresholds", ())), pilot=False)
+    return ItemBank.from_items(one(it) for it in items)
+
+
+def _bank(session: Session, version: PackVersion, module_key: str, parameters: Parameters,
+          ) -> tuple[ItemBank, dict[str, Item]]:
+    key = (_key(version), f"{module_key}|{parameters.digest}")
     with _banks_lock:
         cached = _banks.get(key)
     if cached is not None:
         return cached
     pack = content_of(session, version)
-    module = pack.module(module_key)
-    files = set(module.item_files)
-    items = [it for it in pack.items if it.file in files and it.max_score > 0]
-    bank = ItemBank.from_items(it.parameters() for it in items)
-    value = (bank, {it.id: it for it in items})
+    if module_key:
+        files = set(pack.module(module_key).item_files)
+        items = [it for it in pack.items if it.file in files and it.max_score > 0]
+    else:
+        items = [it for it in pack.items if it.max_score > 0]
+    overrides: dict[str, Any] = {}
+    if parameters.id is not None:
+        overrides = session.scalar(select(ParameterVersion.parameters)
+                                   .where(ParameterVersion.id == parameters.id)) or {}
+    value = (with_overrides(items, overrides), {it.id: it for it in items})
     with _banks_lock:
         _banks[key] = value
     return value
 
 
-def pack_bank(session: Session, version: PackVersion) -> tuple[ItemBank, dict[str, Item]]:
+def module_bank(session: Session, version: PackVersion, module_key: str,
+                parameters: Parameters | None = None) -> tuple[ItemBank, dict[str, Item]]:
+    """The item bank of a module's assessment (its item files' scored types), built once per version
+    and parameters (by default the parameters in use)."""
+    if parameters is None:
+        parameters = parameters_in_use(session, version)
+    return _bank(session, version, module_key, parameters)
+
+
+def pack_bank(session: Session, version: PackVersion,
+              parameters: Parameters | None = None) -> tuple[ItemBank, dict[str, Item]]:
     """The bank of every scored item of a pack version (placement spans all competencies)."""
-    key = (_key(version), "")
-    with _banks_lock:
-        cached = _banks.get(key)
-    if cached is not None:
-        return cached
-    items = [it for it in content_of(session, version).items if it.max_score > 0]
-    value = (ItemBank.from_items(it.parameters() for it in items), {it.id: it for it in items})
-    with _banks_lock:
-        _banks[key] = value
-    return value
+    if parameters is None:
+        parameters = parameters_in_use(session, version)
+    return _bank(session, version, "", parameters)
+
+
+def exposure_control(session: Session, module_key: str, parameters: Parameters,
+                     ) -> dict[str, float] | None:
+    """The Sympson–Hetter parameters a parameter version derived for a module, if it did."""
+    if parameters.id is None:
+        return None
+    exposure = session.scalar(select(ParameterVersion.exposure)
+                              .where(ParameterVersion.id == parameters.id)) or {}
+    control = exposure.get(module_key)
+    return None if control is None else {str(k): float(v) for k, v in control.items()}
 
 
 _SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]+)(")')

@@ -9,7 +9,16 @@ from app import db
 from app.analytics.exports import EXPORTS, export_name
 from app.analytics.learners import band_names, learner_report
 from app.analytics.plots import Series, bar_chart, line_chart
-from app.analytics.recalibration import ask_recalibration, latest_report
+from app.analytics.recalibration import (
+    approve,
+    approved_version,
+    ask_recalibration,
+    decision_words,
+    latest_report,
+    parameter_versions,
+    proposed_parameters,
+    use_version,
+)
 from app.analytics.services import (
     FLAG_MIN_RESPONSES,
     SORT_KEYS,
@@ -107,9 +116,17 @@ def learners(version_id: int) -> ResponseReturnValue:
 @roles_required(Role.INSTRUCTOR, Role.ADMIN)
 def recalibration(version_id: int) -> ResponseReturnValue:
     """The newest recalibration report of a version, or its progress."""
-    version, job = latest_report(db.session(), principal(), version_id)
-    return render("analytics/recalibration.html", version=version, job=job,
-                  report=job.result if job is not None and job.finished and job.result else None)
+    session = db.session()
+    version, job = latest_report(session, principal(), version_id)
+    report = job.result if job is not None and job.finished and job.result else None
+    versions, in_use = parameter_versions(session, version)
+    approved = approved_version(session, job) if job is not None and report else None
+    in_use_number = next((v.number for v in versions if v.id == in_use), 0)
+    return render("analytics/recalibration.html", version=version, job=job, report=report,
+                  versions=versions, in_use=in_use, in_use_number=in_use_number, approved=approved,
+                  changes=decision_words(report.get("decisions", {}).get("changes", {})) if report else [],
+                  current=report is not None and report.get("based_on", {}).get("id") == in_use,
+                  proposed=proposed_parameters(report.get("items", [])) if report else {})
 
 
 @bp.route("/versions/<int:version_id>/recalibration", methods=["POST"])
@@ -117,4 +134,23 @@ def recalibration(version_id: int) -> ResponseReturnValue:
 def recalibrate(version_id: int) -> ResponseReturnValue:
     """Ask for a new recalibration report from every response so far."""
     ask_recalibration(db.session(), principal(), version_id)
+    return redirect(url_for("analytics.recalibration", version_id=version_id), code=303)
+
+
+@bp.route("/versions/<int:version_id>/recalibration/<int:job_id>/approve", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def approve_report(version_id: int, job_id: int) -> ResponseReturnValue:
+    """Approve a report: its parameters become a new parameter version, used by new attempts."""
+    row = approve(db.session(), principal(), version_id, job_id)
+    flash(f"Parameter version {row.number} is in use: new attempts use it; attempts already made keep "
+          "the parameters they ran on.", "info")
+    return redirect(url_for("analytics.recalibration", version_id=version_id), code=303)
+
+
+@bp.route("/versions/<int:version_id>/parameters/<int:number>/use", methods=["POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def use_parameters(version_id: int, number: int) -> ResponseReturnValue:
+    """Put a parameter version back in use (roll back, or forward again)."""
+    row = use_version(db.session(), principal(), version_id, number)
+    flash(f"Parameter version {row.number} is in use again for new attempts.", "info")
     return redirect(url_for("analytics.recalibration", version_id=version_id), code=303)

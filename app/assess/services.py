@@ -46,7 +46,16 @@ from app.authz import Principal, require_live, scoped
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
-from app.packstore import content_of, lesson_html, markdown, module_bank, pack_bank
+from app.packstore import (
+    content_of,
+    exposure_control,
+    lesson_html,
+    markdown,
+    module_bank,
+    pack_bank,
+    parameters_in_use,
+    parameters_of,
+)
 from app.pathing.services import PLACEMENT, REVIEW, TESTOUT, learner_model
 from content import ContentPack, InvalidAnswer, Item, score
 from content.policy import assessment_policy
@@ -220,7 +229,7 @@ def _context(session: Session, attempt: Attempt) -> _Context:
     if attempt.kind == "placement":
         version = session.get(PackVersion, attempt.pack_version_id)
         assert version is not None  # the foreign key guarantees it
-        bank, items = pack_bank(session, version)
+        bank, items = pack_bank(session, version, parameters_of(session, attempt))
         cuts = {str(k): float(v) for k, v in attempt.policy["cuts"].items()}
         placement = PlacementSettings.from_json(attempt.policy["placement"])
         return _Context(version, None, f"{version.title}: placement", bank, items,
@@ -228,7 +237,7 @@ def _context(session: Session, attempt: Attempt) -> _Context:
                         0.0, content_of(session, version))
     module = session.get(ModuleRow, attempt.module_id)
     assert module is not None  # the foreign key guarantees it
-    bank, items = module_bank(session, module.pack_version, module.key)
+    bank, items = module_bank(session, module.pack_version, module.key, parameters_of(session, attempt))
     settings = PolicySettings.from_json(attempt.policy)
     return _Context(module.pack_version, module, module.title, bank, items, settings.build(),
                     settings.max_items, settings.cut or 0.0, content_of(session, module.pack_version))
@@ -565,11 +574,13 @@ def start_placement(session: Session, who: Principal, version_id: int) -> int:
     cuts = {c.id: c.assessment.cut for c in pack.competencies}
     settings = PLACEMENT
     policy = placement_policy(cuts, settings)
-    bank, _ = pack_bank(session, version)
+    parameters = parameters_in_use(session, version)
+    bank, _ = pack_bank(session, version, parameters)
     seed = secrets.randbits(31)
     state = policy.start(seed)
     attempt = Attempt(user_id=who.user_id, institution_id=who.institution_id, module_id=None,
                       pack_version_id=version.id, competency="*", kind="placement",
+                      parameter_version_id=parameters.id,
                       policy={"cuts": cuts, "placement": settings.to_json()}, seed=seed,
                       state=state.to_json(), option_salt=secrets.token_hex(16))
     session.add(attempt)
@@ -597,7 +608,8 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
     pack = content_of(session, module.pack_version)
     content_module = pack.module(module.key)
     competency = pack.competency(content_module.competencies[0])
-    bank, _ = module_bank(session, module.pack_version, module.key)
+    parameters = parameters_in_use(session, module.pack_version)
+    bank, _ = module_bank(session, module.pack_version, module.key, parameters)
     if not len(bank):
         msg = "This module has no questions to assess it yet."
         raise AssessError(msg)
@@ -616,7 +628,7 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
                                    rules)
     else:
         settings = assessment_policy(competency.assessment, int((~bank.pilot).sum()) or len(bank),
-                                     rules)
+                                     rules, exposure_control(session, module.key, parameters))
     excluded = _recently_seen(session, who, module.pack_version_id, bank, pack.retakes,
                               min(rules.min_items, settings.max_items))
     policy = settings.build()
@@ -624,6 +636,7 @@ def start(session: Session, who: Principal, module_id: int, *, kind: str = "asse
     state = replace(policy.start(seed), excluded=excluded)
     attempt = Attempt(user_id=who.user_id, institution_id=who.institution_id, module_id=module.id,
                       pack_version_id=module.pack_version_id, competency=competency.id, kind=kind,
+                      parameter_version_id=parameters.id,
                       policy=settings.to_json(), seed=seed, state=state.to_json(),
                       option_salt=secrets.token_hex(16))
     session.add(attempt)

@@ -12,7 +12,7 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
-from .packs import ModuleRow, Pack, PackVersion, PendingImport
+from .packs import ModuleRow, Pack, PackVersion, ParameterVersion, PendingImport
 from .xapi import XapiStatement
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ModuleRow",
     "Pack",
     "PackVersion",
+    "ParameterVersion",
     "PathDecisionRecord",
     "PendingImport",
     "Response",

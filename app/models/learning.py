@@ -50,6 +50,9 @@ class Attempt(Base):
     pack_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
     competency: Mapped[str] = mapped_column(String(64))
+    # the item parameters it runs on (None: the pack's own); kept so that it replays exactly
+    parameter_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("parameter_version.id", ondelete="CASCADE"))
     # "assessment" (after study), "testout" (prior learning), "review" or "placement"
     kind: Mapped[str] = mapped_column(String(16), default="assessment", server_default="assessment")
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)

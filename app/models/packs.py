@@ -7,8 +7,9 @@ changed or deleted once imported. Item keys and parameters live only in the arch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -93,3 +94,40 @@ class PendingImport(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     archive: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ParameterVersion(Base):
+    """A set of item parameters for a pack version, approved from a recalibration report.
+
+    Number 0 is the pack's own parameters (no overrides); it is written when the first report is
+    approved, so that rolling back to it is one more activation. The version in use is the one
+    activated last; every attempt keeps the one it started with, so it replays exactly. Rows are
+    never changed after they are written, except for ``activated_at``. ``job_id`` is unique: a report
+    approved twice (two admins at once) makes one version.
+    """
+
+    __tablename__ = "parameter_version"
+    __table_args__ = (UniqueConstraint("pack_version_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack_version_id: Mapped[int] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    # {item id: {"model", "a", "b", "c" | "thresholds"}}: what differs from the pack's archive
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # {module key: {item id: Sympson–Hetter k}} for the modules whose assessment has an exposure target
+    exposure: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # SHA-256 of the canonical JSON of ``parameters`` and ``exposure``: what the item banks are cached by
+    digest: Mapped[str] = mapped_column(String(64))
+    # what the approval changed, as the report said (items, decisions that change)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("job.id", ondelete="SET NULL"), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    activated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adaptive import ItemBank, ItemParameters, run
+from adaptive import ItemBank, ItemParameters, PolicySettings, run
 from adaptive.errors import AdaptiveError
+from adaptive.estimation import MAP
 from adaptive.integrity import (
     CreditDecision,
     EvidenceRules,
     PastAttempt,
     RetakePolicy,
+    batch_decisions,
     credit_decision,
     recent_exclusions,
     retake_allowed,
@@ -137,3 +139,37 @@ def test_a_random_guesser_ends_near_the_bottom_and_never_tests_out() -> None:
         last = steps[-1]
         masters += credit_decision(bank, ids, scores, last.estimate, last.mastery, rules, cut=0.0).credited
     assert masters / 400 >= 0.85  # honest learners well above the cut are still recognised
+
+
+@pytest.mark.parametrize("method", ["ci", "sprt"])
+def test_batch_decisions_agree_with_credit_decision_test_by_test(method: str) -> None:
+    """Many finished tests at once (fixed forms of 3 to 30 items, some all right, some random) decide
+    exactly as :func:`credit_decision` does one by one, given the same estimates and fit flags."""
+    bank = three_pl_bank()
+    rng = np.random.default_rng(20261207)
+    settings = PolicySettings(cut=0.2, mastery_method=method, sprt_delta=0.4)
+    rule = settings.build().mastery
+    assert rule is not None
+    rules = EvidenceRules(min_items=8, max_se=0.45)
+    person, item, score, theta, se, flagged, expected = [], [], [], [], [], [], []
+    for t in range(300):
+        given = rng.choice(len(bank), size=int(rng.integers(3, 31)), replace=False)
+        ability = float(rng.normal(0.3, 1.2))
+        scores = [1 if t % 10 == 0 else draw_score(bank, ability, bank.ids[j], float(rng.random()))
+                  for j in given]
+        estimate = MAP().estimate(bank, list(given), scores) if t % 2 else \
+            settings.build().estimator.estimate(bank, list(given), scores)
+        mastery = rule.classify(bank, list(given), scores, estimate).value
+        decision = credit_decision(bank, [bank.ids[j] for j in given], scores, estimate, mastery, rules,
+                                   cut=settings.cut or 0.0, prior_sd=1.0)
+        person += [t] * len(given)
+        item += list(given)
+        score += scores
+        theta.append(estimate.theta)
+        se.append(estimate.se)
+        flagged.append(decision.flagged)
+        expected.append(decision.mastery)
+    got = batch_decisions(bank, np.array(person), np.array(item), np.array(score), np.array(theta),
+                          np.array(se), rule, rules, cut=0.2, prior_sd=1.0, flagged=np.array(flagged))
+    assert got == expected
+    assert {"mastered", "not_mastered", "undecided"} <= set(expected)  # every branch was taken
