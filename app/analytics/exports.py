@@ -24,9 +24,10 @@ import hmac
 import io
 import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -83,21 +84,20 @@ def first_scores(session: Session, version: PackVersion, up_to: int | None = Non
         empty = np.zeros(0, dtype=np.intp)
         return ResponseData((), (), empty, empty.copy(), empty.copy())
     users, items, scores = zip(*rows, strict=True)
-    user_ids, person = _codes(np.asarray(users, dtype=np.int64))
-    item_ids, item = _codes(np.asarray(items, dtype=object))
+    user_ids, person = _codes(users)
+    item_ids, item = _codes(items)
     _, first = np.unique(person * len(item_ids) + item, return_index=True)
     first.sort()  # in the order they were given
     return ResponseData(tuple(str(u) for u in user_ids), tuple(str(i) for i in item_ids),
                         person[first], item[first], np.asarray(scores, dtype=np.intp)[first])
 
 
-def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _codes(values: Sequence[Hashable]) -> tuple[list[Any], np.ndarray]:
     """The distinct values in the order first seen, and each value's position among them."""
-    distinct, first, inverse = np.unique(values, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return distinct[order], rank[inverse].astype(np.intp)
+    index: dict[Hashable, int] = {}
+    codes = np.fromiter((index.setdefault(v, len(index)) for v in values), dtype=np.intp,
+                        count=len(values))
+    return list(index), codes
 
 
 def pseudonymiser() -> Callable[[int], str]:

@@ -24,13 +24,14 @@ attempt keeps the one it started with.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from flask import current_app, url_for
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +41,7 @@ from adaptive.integrity import EvidenceRules, batch_decisions
 from adaptive.simulate import sympson_hetter_control
 from adaptive.statistics import item_fit
 from app.analytics.exports import first_scores
-from app.analytics.services import FIT_RANGE, job_version
+from app.analytics.services import FIT_RANGE, job_version, last_response_id
 from app.authz import Principal, scoped
 from app.db import begin_write, utcnow
 from app.errors import NotFound, ServiceError
@@ -73,9 +74,13 @@ def _report_url(job: Job) -> str:
 
 
 def ask_recalibration(session: Session, who: Principal, version_id: int) -> Job:
-    """An instructor asks for a recalibration report of a version (one commit)."""
+    """An instructor asks for a recalibration report of a version (one commit); asking again before
+    new answers arrive (or other parameters are put in use) returns the same job."""
     version = scoped(session, PackVersion, version_id, who)
-    job = enqueue(session, RECALIBRATION, {"pack_version_id": version.id},
+    needed = int(current_app.config["RECALIBRATION_MIN_RESPONSES"])
+    key = (f"{RECALIBRATION}:{version.id}:{last_response_id(session, version.id)}:"
+           f"{parameters_in_use(session, version).id or 0}:{needed}")
+    job = enqueue(session, RECALIBRATION, {"pack_version_id": version.id}, key=key,
                   institution_id=version.institution_id, created_by_id=who.user_id)
     session.commit()
     return job
@@ -192,25 +197,33 @@ def _changed_decisions(session: Session, version: PackVersion, rules: EvidenceRu
     stays flagged. So the difference is the parameters' alone. The attempts of one module share a
     policy, and are scored together.
     """
-    rows = session.execute(select(Attempt.user_id, Attempt.policy, Attempt.state, Attempt.flagged)
+    assert old.ids == new.ids  # the same items, other parameters
+    # only what is needed: the policy as stored text (attempts of a module share it), the responses
+    rows = session.execute(select(Attempt.user_id, Attempt.flagged,
+                                  cast(Attempt.policy, Text).label("policy"),
+                                  Attempt.state["items"].label("items"),
+                                  Attempt.state["scores"].label("scores"))
                            .where(Attempt.pack_version_id == version.id,
                                   Attempt.status == AttemptStatus.COMPLETED,
                                   Attempt.kind != "placement"))
     groups: dict[str, list[Any]] = {}
     for row in rows:
-        if not changed.isdisjoint(row.state.get("items", ())):
-            groups.setdefault(repr(sorted(row.policy.items())), []).append(row)
+        if not changed.isdisjoint(row.items or ()):
+            groups.setdefault(row.policy, []).append(row)
+    index = {iid: j for j, iid in enumerate(old.ids)}
     attempts, learners = 0, set()
     changes: Counter[str] = Counter()
-    for group in groups.values():
-        settings = PolicySettings.from_json(group[0].policy)
+    for policy, group in groups.items():
+        settings = PolicySettings.from_json(json.loads(policy))
         rule = settings.build().mastery
         if rule is None:
             continue
-        positions = [[old.index(i) for i in row.state["items"]] for row in group]
-        scores = [row.state["scores"] for row in group]
+        person = np.repeat(np.arange(len(group)), [len(row.items) for row in group])
+        item = np.fromiter((index[i] for row in group for i in row.items), dtype=np.intp,
+                           count=person.size)
+        score = np.fromiter((x for row in group for x in row.scores), dtype=np.intp, count=person.size)
         flagged = np.array([row.flagged for row in group], dtype=bool)
-        before, after = (_decisions(bank, positions, scores, settings, rule, rules, flagged)
+        before, after = (_decisions(bank, len(group), person, item, score, settings, rule, rules, flagged)
                          for bank in (old, new))
         for row, b, a in zip(group, before, after, strict=True):
             if b != a:
@@ -220,15 +233,13 @@ def _changed_decisions(session: Session, version: PackVersion, rules: EvidenceRu
     return {"attempts": attempts, "learners": len(learners), "changes": dict(changes.most_common())}
 
 
-def _decisions(bank: ItemBank, positions: list[list[int]], scores: list[list[int]],
+def _decisions(bank: ItemBank, n_tests: int, person: Any, item: Any, score: Any,
                settings: PolicySettings, rule: Any, rules: EvidenceRules, flagged: Any) -> list[str]:
-    """The credited decisions of tests (their responses as positions in ``bank`` and scores)."""
-    person = np.repeat(np.arange(len(positions)), [len(p) for p in positions])
-    item = np.fromiter((j for p in positions for j in p), dtype=np.intp, count=person.size)
-    score = np.fromiter((x for s in scores for x in s), dtype=np.intp, count=person.size)
+    """The credited decisions of ``n_tests`` tests from their responses (``item``: positions in
+    ``bank``), counting those to items operational in ``bank``."""
     keep = ~bank.pilot[item]
     person, item, score = person[keep], item[keep], score[keep]
-    data = ResponseData(tuple(map(str, range(len(positions)))), bank.ids, person, item, score)
+    data = ResponseData(tuple(map(str, range(n_tests))), bank.ids, person, item, score)
     estimates = eap_scores(bank, data, mean=settings.prior_mean, sd=settings.prior_sd)
     return batch_decisions(bank, person, item, score, estimates.theta, estimates.sd, rule, rules,
                            cut=settings.cut or 0.0, prior_sd=settings.prior_sd, flagged=flagged)
@@ -279,6 +290,18 @@ def latest_report(session: Session, who: Principal, version_id: int) -> tuple[Pa
                            .order_by(Job.id.desc()).limit(50))
     job = next((j for j in jobs if j.payload.get("pack_version_id") == version.id), None)
     return version, job
+
+
+def awaiting_approval(session: Session, who: Principal, version: PackVersion) -> int:
+    """How many items the version's newest report proposes parameters for, if it waits for approval
+    (finished, computed on the parameters in use, not approved); 0 otherwise."""
+    _version, job = latest_report(session, who, version.id)
+    if job is None or job.status is not JobStatus.DONE or not job.result:
+        return 0
+    if (job.result.get("based_on", {}).get("id") != parameters_in_use(session, version).id
+            or approved_version(session, job) is not None):
+        return 0
+    return len(proposed_parameters(job.result.get("items", [])))
 
 
 # ------------------------------------------------------------------------------ parameter versions

@@ -48,7 +48,8 @@ def _key_prefix(version_id: int) -> str:
     return f"{ITEM_STATISTICS}:{version_id}:"
 
 
-def _last_response_id(session: Session, version_id: int) -> int:
+def last_response_id(session: Session, version_id: int) -> int:
+    """The newest response to a version so far (0 without any): keys of jobs that read them all."""
     return session.scalar(select(func.max(Response.id)).join(Attempt)
                           .where(Attempt.pack_version_id == version_id)) or 0
 
@@ -56,7 +57,7 @@ def _last_response_id(session: Session, version_id: int) -> int:
 def request_item_statistics(session: Session, version: PackVersion, user_id: int | None) -> Job:
     """Ask for a version's item statistics; asking again before new responses arrive reuses the job."""
     return enqueue(session, ITEM_STATISTICS, {"pack_version_id": version.id},
-                   key=f"{_key_prefix(version.id)}{_last_response_id(session, version.id)}",
+                   key=f"{_key_prefix(version.id)}{last_response_id(session, version.id)}",
                    institution_id=version.institution_id, created_by_id=user_id)
 
 
@@ -81,7 +82,7 @@ def job_version(ctx: JobContext, doing: str) -> PackVersion:
 def _item_statistics(ctx: JobContext) -> Mapping[str, Any]:
     version = job_version(ctx, "its statistics could be computed")
     ctx.progress(5, "reading the responses")
-    last = _last_response_id(ctx.session, version.id)  # first: later answers count as new, never lost
+    last = last_response_id(ctx.session, version.id)  # first: later answers count as new, never lost
     data = first_scores(ctx.session, version, up_to=last)
     bank, _items = pack_bank(ctx.session, version)
     ctx.progress(40, "computing the statistics")

@@ -133,7 +133,10 @@ def recalibration(version_id: int) -> ResponseReturnValue:
 @roles_required(Role.INSTRUCTOR, Role.ADMIN)
 def recalibrate(version_id: int) -> ResponseReturnValue:
     """Ask for a new recalibration report from every response so far."""
-    ask_recalibration(db.session(), principal(), version_id)
+    job = ask_recalibration(db.session(), principal(), version_id)
+    if job.finished:
+        flash("This report already includes every response, with the parameters in use; nothing new "
+              "was answered since.", "info")
     return redirect(url_for("analytics.recalibration", version_id=version_id), code=303)
 
 

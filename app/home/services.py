@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive.pathing import CompetencyGraph
+from app.analytics.recalibration import awaiting_approval
 from app.analytics.services import item_report
 from app.authz import Principal
 from app.db import utcnow
@@ -155,6 +156,7 @@ class VersionLine:
     responses: int
     flagged_items: int | None  # None: no statistics computed yet
     statistics_running: bool
+    recalibrated_items: int  # items whose new parameters wait for approval in a recalibration report
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def staff_home(session: Session, who: Principal) -> StaffHome:
         versions.append(VersionLine(
             version.id, version.title, version.version, learners, responses,
             sum(1 for row in report.rows if row.flags) if report.finished else None,
-            report.running is not None))
+            report.running is not None, awaiting_approval(session, who, version)))
     flagged = session.scalar(select(func.count()).select_from(Attempt).where(
         Attempt.institution_id == inst, Attempt.flagged.is_(True))) or 0
     failed = tuple(session.scalars(select(Job).where(

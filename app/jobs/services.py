@@ -91,7 +91,8 @@ PENDING = "thetapath.jobs.pending"
 def enqueue(session: Session, kind: str, payload: Mapping[str, Any] | None = None, *,
             key: str | None = None, institution_id: int | None = None,
             created_by_id: int | None = None) -> Job:
-    """Ask for a job, in the caller's transaction; with ``key``, asking again returns the same job.
+    """Ask for a job, in the caller's transaction; with ``key``, asking again returns the same job,
+    unless that one failed for good: a failed job gives up its key, and asking again tries anew.
 
     The row is flushed (it has an id) but nobody runs it before the caller commits.
     """
@@ -100,8 +101,11 @@ def enqueue(session: Session, kind: str, payload: Mapping[str, Any] | None = Non
         raise ValueError(msg)
     if key is not None:
         existing = session.scalar(select(Job).where(Job.key == key))
-        if existing is not None:
+        if existing is not None and existing.status is not JobStatus.FAILED:
             return existing
+        if existing is not None:
+            existing.key = None
+            session.flush()
     job = Job(kind=kind, key=key, payload=dict(payload or {}), institution_id=institution_id,
               created_by_id=created_by_id, max_attempts=KINDS[kind].max_attempts, run_after=utcnow())
     try:

@@ -28,9 +28,10 @@ from app.demo import ensure_demo
 from app.jobs import services as jobs
 from app.jobs.workers import sessions, stop_in_process
 from app.migrate import upgrade
-from app.models import Attempt, Institution, Job, JobStatus, PackVersion, Response, Role
+from app.models import Attempt, Institution, Job, JobStatus, PackVersion, ParameterVersion, Response, Role
 from app.packstore import content_of, import_pack
 from tests.app import factories
+from tests.app.test_recalibration import TRUE_B, seed_pilot_answers
 from tests.conftest import fresh_database
 
 DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
@@ -99,7 +100,7 @@ def test_a_failing_job_leaves_nothing_and_says_why(app: Flask) -> None:
     factory = _factory(app)
     with app.app_context():
         with factory() as s:
-            user_error = jobs.enqueue(s, "test.note", {"slug": "u", "fail": "user"}).id
+            user_error = jobs.enqueue(s, "test.note", {"slug": "u", "fail": "user"}, key="k-u").id
             bug = jobs.enqueue(s, "test.note", {"slug": "b", "fail": "bug"}).id
             s.commit()
         assert jobs.run_due(factory) == 2
@@ -107,6 +108,13 @@ def test_a_failing_job_leaves_nothing_and_says_why(app: Flask) -> None:
         # a problem the user can act on: failed at once, with its message
         assert failed.status is JobStatus.FAILED and failed.attempts == 1
         assert failed.error == "There are too few responses: item X has 12; 200 are needed."
+        with factory() as s:  # a failed job gives up its key: asking again tries anew
+            again = jobs.enqueue(s, "test.note", {"slug": "u2"}, key="k-u")
+            s.commit()
+            assert again.id != user_error and again.status is JobStatus.QUEUED
+            s.delete(again)  # (not to be run here)
+            s.commit()
+        assert _job(app, user_error).key is None
         # anything else: retried later, and the internals stay in the log
         assert retrying.status is JobStatus.QUEUED and retrying.attempts == 1
         assert retrying.run_after > utcnow() + timedelta(seconds=1)
@@ -297,7 +305,7 @@ def _wait_finished(app: Flask, job_id: int, seconds: float = 60) -> Job:
 
 def test_the_apps_own_thread_runs_jobs_on_a_real_database(own_database: str, tmp_path: Path) -> None:
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": own_database,
-                      "JOB_POLL_SECONDS": 1})
+                      "JOB_POLL_SECONDS": 1, "RECALIBRATION_MIN_RESPONSES": 100})
     app.instance_path = str(tmp_path)
     try:
         with app.app_context():
@@ -315,9 +323,32 @@ def test_the_apps_own_thread_runs_jobs_on_a_real_database(own_database: str, tmp
             s.commit()
         done = _wait_finished(app, retried.id)
         assert done.status is JobStatus.DONE and done.attempts == 2
+        _recalibrates(app)
     finally:
         stop_in_process(app)  # or it would go on polling a database of the same name in a later test
         app.extensions["thetapath.engine"].dispose()
+
+
+def _recalibrates(app: Flask) -> None:
+    """A recalibration report end to end on whichever worker the app has: learners' answers to a
+    pilot item in, its parameters out (near the truth they were drawn from), and no parameter version
+    until someone approves."""
+    with app.app_context():
+        s = db.session()
+        inst, _accounts = ensure_demo(s)
+        version = s.scalar(select(PackVersion).where(PackVersion.institution_id == inst.id))
+        assert version is not None
+        _module, pilot, _waiting = seed_pilot_answers(s, inst, version, learners=300)
+        job_id = jobs.enqueue(s, "recalibration", {"pack_version_id": version.id},
+                              institution_id=inst.id).id
+        s.commit()
+    done = _wait_finished(app, job_id)
+    assert done.status is JobStatus.DONE, done.error
+    assert done.result is not None
+    [estimated] = [e for e in done.result["items"] if e["item"] == pilot.id]
+    assert abs(estimated["b"] - TRUE_B) < 3 * estimated["se_b"] + 0.05
+    with app.app_context():
+        assert db.session().scalar(select(func.count()).select_from(ParameterVersion)) == 0
 
 
 REDIS = os.environ.get("THETAPATH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -339,7 +370,7 @@ def _redis_or_skip() -> Any:
 def test_a_thetapath_worker_process_runs_jobs_from_redis(own_database: str, tmp_path: Path) -> None:
     _redis_or_skip()
     config = {"SECRET_KEY": "test-secret", "DATABASE_URL": own_database, "REDIS_URL": REDIS,
-              "JOB_POLL_SECONDS": 1}
+              "JOB_POLL_SECONDS": 1, "RECALIBRATION_MIN_RESPONSES": 100}
     app = create_app({"TESTING": True, **config})
     app.instance_path = str(tmp_path)
     env = {**os.environ, **{f"THETAPATH_{k}": str(v) for k, v in config.items()}}
@@ -366,6 +397,7 @@ def test_a_thetapath_worker_process_runs_jobs_from_redis(own_database: str, tmp_
             s.add(swept)
             s.commit()
         assert _wait_finished(app, swept.id).status is JobStatus.DONE
+        _recalibrates(app)
     finally:
         worker.terminate()  # a warm shutdown: an idle worker stops at once
         try:

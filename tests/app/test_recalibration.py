@@ -164,6 +164,10 @@ def test_a_pilot_item_gets_its_parameters_back_and_the_others_wait(
             "100 are needed.") in page
     assert f"<code>{world.pilot.id}</code>" in page and "± " in page
     assert "Approve: use these parameters for new attempts" in page
+    # asking again with no new answer gives the same report
+    page = client.post(world.url, follow_redirects=True).data.decode()
+    assert "This report already includes every response" in page
+    assert db_session.scalar(select(func.count()).select_from(Job)) == 1
     learner = factories.user(db_session, world.inst, Role.LEARNER)
     factories.sign_in(client, learner.email)
     assert client.get(world.url).status_code == 403
@@ -200,9 +204,12 @@ def test_approve_then_roll_back(client: FlaskClient, db_session: Session, world:
     factories.sign_in(client, learner.email)
     before_id = _start(client, world.module.id)  # started on the pack's own parameters
     factories.sign_in(client, world.instructor.email)
+    waiting = "proposes parameters for 1 pilot item: read what would change"
+    assert waiting in client.get("/").data.decode()  # the instructor's home points at the report
     assert client.post(f"{world.url}/{world.job.id}/approve").status_code == 303
     page = client.get(world.url).data.decode()
     assert "Parameter version 1 is in use" in page and "Approved as <strong>parameter version 1" in page
+    assert waiting not in client.get("/").data.decode()
     assert "Roll back to version 0" in page
     rows = list(db_session.scalars(select(ParameterVersion).order_by(ParameterVersion.number)))
     assert [r.number for r in rows] == [0, 1]
