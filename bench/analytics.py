@@ -46,7 +46,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import delete, insert, select  # noqa: E402
 
 from adaptive.simulate import draw_score  # noqa: E402
 from app import create_app, db  # noqa: E402
@@ -164,7 +164,7 @@ def main() -> None:
         for _ in range(args.repeat):
             with app.app_context():
                 s = db.session()
-                s.execute(Job.__table__.delete())
+                s.execute(delete(Job))
                 s.commit()
                 version = s.get(PackVersion, version_id)
                 assert version is not None

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select, update  # noqa: E402
+from sqlalchemy import delete, select, update  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 from adaptive import CatState, ItemBank, calibrate  # noqa: E402
 from app import db  # noqa: E402
@@ -52,17 +53,21 @@ from app.jobs.workers import sessions  # noqa: E402
 from app.models import Attempt, Job, JobStatus, ModuleRow, PackVersion, Response  # noqa: E402
 from app.packstore import content_of, pack_bank  # noqa: E402
 from bench.analytics import _setup  # noqa: E402
+from content import ContentPack  # noqa: E402
 from content.policy import assessment_policy  # noqa: E402
+
+
+def _version(s: Session, version_id: int) -> tuple[PackVersion, ContentPack, ItemBank]:
+    version = s.get(PackVersion, version_id)
+    assert version is not None
+    return version, content_of(s, version), pack_bank(s, version)[0]
 
 
 def _real_attempts(app: object, version_id: int) -> int:
     """Give every attempt the state and policy of a finished real one; returns how many."""
     with app.app_context():  # type: ignore[attr-defined]
         s = db.session()
-        version = s.get(PackVersion, version_id)
-        assert version is not None
-        pack = content_of(s, version)
-        bank, _ = pack_bank(s, version)
+        _, pack, bank = _version(s, version_id)
         policies, competency = {}, {}
         for row in s.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version_id)):
             module = pack.module(row.key)
@@ -92,10 +97,7 @@ def _peer_fit(app: object, version_id: int) -> float:
     """Seconds for the engine's MML fits alone, on responses already in memory."""
     with app.app_context():  # type: ignore[attr-defined]
         s = db.session()
-        version = s.get(PackVersion, version_id)
-        assert version is not None
-        pack = content_of(s, version)
-        bank, _ = pack_bank(s, version)
+        version, pack, bank = _version(s, version_id)
         data = first_scores(s, version)
         work = []
         for c in pack.competencies:
@@ -132,7 +134,7 @@ def main() -> None:
         for _ in range(args.repeat):
             with app.app_context():
                 s = db.session()
-                s.execute(Job.__table__.delete())
+                s.execute(delete(Job))
                 s.commit()
                 job = jobs.enqueue(s, RECALIBRATION, {"pack_version_id": version_id})
                 s.commit()
