@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-sqlite lint setup bench clean chromium
 
-$(STAMP): pyproject.toml package.json package-lock.json
+$(STAMP): pyproject.toml package.json package-lock.json tools/jsonld-contexts.cjs
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml package.json package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js app/static/vendor/
 	cp -r node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css \
 	  node_modules/katex/dist/fonts app/static/vendor/katex/
+	node tools/jsonld-contexts.cjs app/credentials/contexts.json
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_IN_PROCESS": True,
     "JOB_POLL_SECONDS": 5,  # how often workers look for retries that came due and abandoned jobs
     "JOB_LEASE_SECONDS": 300,  # a running job without a sign of life for this long is taken over
+    # encrypts the institutions' credential-signing keys at rest (app.credentials.keys); None: generated
+    # once, kept in the instance folder. Losing it loses the keys: back it up with the database.
+    "CREDENTIAL_KEY": None,
 }
 
 _ENV_PREFIX = "THETAPATH_"
@@ -129,6 +132,8 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None,
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'thetapath.sqlite'}"
     if config["SECRET_KEY"] is None:
         config["SECRET_KEY"] = _instance_secret(Path(instance_path) / "secret_key")
+    if config["CREDENTIAL_KEY"] is None:
+        config["CREDENTIAL_KEY"] = _instance_secret(Path(instance_path) / "credential_key")
     if config["SECRET_KEY"] == DEV_SECRET and not (config["DEBUG"] or config["TESTING"]):
         msg = ("SECRET_KEY is the development default; set THETAPATH_SECRET_KEY to a long random "
                "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')")

@@ -76,7 +76,8 @@ def db_session(connection: Connection) -> Iterator[Session]:
 @pytest.fixture
 def app(connection: Connection, tmp_path: Path) -> Flask:
     """The app, each request getting its own session on the test's connection."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "CREDENTIAL_KEY": "test-credential-key",
+                      "WTF_CSRF_ENABLED": False,
                       "DATABASE_URL": "sqlite://", "SESSION_COOKIE_SECURE": False,
                       # jobs run where the test says (jobs.services.run_due), on the test's connection
                       "JOBS_IN_PROCESS": False})

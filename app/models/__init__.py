@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts import Institution, Invitation, LoginSession, Membership, Role, ThrottleEvent, User
+from .credentials import IssuerKey
 from .jobs import Job, JobStatus
 from .learning import (
     AbilityRecord,
@@ -21,6 +22,7 @@ __all__ = [
     "AttemptStatus",
     "Institution",
     "Invitation",
+    "IssuerKey",
     "Job",
     "JobStatus",
     "LessonVisit",

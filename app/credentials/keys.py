@@ -1,0 +1,93 @@
+"""Each institution's Ed25519 signing keys, sealed at rest, made on first use and rotated on demand.
+
+A private key is stored only sealed with NaCl's SecretBox (XSalsa20-Poly1305) under a key derived
+from the instance's ``CREDENTIAL_KEY`` (an environment variable, or a file made once in the
+instance folder), so a copy of the database alone signs nothing. Rotation retires the signing key
+and makes a new one; retired keys stay, so credentials they signed still verify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.secret
+import nacl.signing
+import nacl.utils
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.credentials.proofs import did_key_method, multikey, public_key_of
+from app.db import utcnow
+from app.errors import ServiceError
+from app.models import IssuerKey
+
+
+class KeyUnavailable(ServiceError):
+    """A sealed key cannot be opened: the instance's CREDENTIAL_KEY is not the one it was sealed with."""
+
+    status = 500
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An opened signing key: the 32-byte Ed25519 seed, its public key and verification method."""
+
+    private_key: bytes
+    public_key: bytes
+    verification_method: str
+
+
+def _box() -> nacl.secret.SecretBox:
+    secret = str(current_app.config["CREDENTIAL_KEY"])
+    return nacl.secret.SecretBox(hashlib.sha256(b"thetapath credential key\0" + secret.encode()).digest())
+
+
+def _new_key(session: Session, institution_id: int) -> IssuerKey:
+    private = nacl.signing.SigningKey.generate()
+    row = IssuerKey(institution_id=institution_id, public_key=multikey(bytes(private.verify_key)),
+                    sealed_private_key=bytes(_box().encrypt(bytes(private))))
+    session.add(row)
+    session.flush()
+    return row
+
+
+def signing_key(session: Session, institution_id: int) -> SigningKey:
+    """The institution's current signing key, made (and flushed, in the caller's transaction) the
+    first time it is needed."""
+    row = session.scalar(select(IssuerKey).where(IssuerKey.institution_id == institution_id,
+                                                 IssuerKey.retired_at.is_(None))
+                         .order_by(IssuerKey.id.desc()).limit(1))
+    if row is None:
+        row = _new_key(session, institution_id)
+    try:
+        private = _box().decrypt(row.sealed_private_key)
+    except nacl.exceptions.CryptoError:
+        msg = ("The credential-signing key cannot be opened: this instance's CREDENTIAL_KEY is not the "
+               "one it was sealed with. Restore the CREDENTIAL_KEY (environment or instance folder) "
+               "that belongs to this database.")
+        raise KeyUnavailable(msg) from None
+    public = public_key_of(row.public_key)
+    return SigningKey(private, public, did_key_method(public))
+
+
+def rotate(session: Session, institution_id: int) -> SigningKey:
+    """Retire the institution's signing key and make a new one (one commit)."""
+    for row in session.scalars(select(IssuerKey).where(IssuerKey.institution_id == institution_id,
+                                                       IssuerKey.retired_at.is_(None))):
+        row.retired_at = utcnow()
+    _new_key(session, institution_id)
+    key = signing_key(session, institution_id)
+    session.commit()
+    return key
+
+
+def known_keys(session: Session, institution_id: int | None = None) -> dict[str, bytes]:
+    """The public keys of this site's issuers (retired ones too) by verification method."""
+    query = select(IssuerKey.public_key)
+    if institution_id is not None:
+        query = query.where(IssuerKey.institution_id == institution_id)
+    keys = (public_key_of(k) for k in session.scalars(query))
+    return {did_key_method(k): k for k in keys}

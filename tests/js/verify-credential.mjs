@@ -1,0 +1,39 @@
+// An independent check of our Data Integrity proofs: Digital Bazaar's verifier (@digitalbazaar/vc with
+// the eddsa-rdfc-2022 cryptosuite), offline. Usage: node verify-credential.mjs CREDENTIAL.json CONTEXTS.json
+// Prints {"verified": true|false, "error": "..."}. A did:key verification method is resolved from the
+// key it carries (what did:key resolution does); any other URL is refused, never fetched.
+import * as vc from '@digitalbazaar/vc';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {cryptosuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import fs from 'fs';
+
+const [credentialFile, contextsFile] = process.argv.slice(2);
+const credential = JSON.parse(fs.readFileSync(credentialFile, 'utf8'));
+const contexts = JSON.parse(fs.readFileSync(contextsFile, 'utf8'));
+const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
+const sec = term => `https://w3id.org/security#${term}`;
+contexts[MULTIKEY_CONTEXT] = {'@context': {'@protected': true, id: '@id', type: '@type',
+  Multikey: {'@id': sec('Multikey'), '@context': {'@protected': true, id: '@id', type: '@type',
+    controller: {'@id': sec('controller'), '@type': '@id'},
+    publicKeyMultibase: {'@id': sec('publicKeyMultibase'), '@type': sec('multibase')}}},
+  controller: {'@id': sec('controller'), '@type': '@id'},
+  assertionMethod: {'@id': sec('assertionMethod'), '@type': '@id', '@container': '@set'},
+  verificationMethod: {'@id': sec('verificationMethod'), '@type': '@id', '@container': '@set'}}};
+
+function didKeyDocuments(url) {
+  const did = url.split('#')[0];
+  const key = did.slice('did:key:'.length);
+  const method = {id: `${did}#${key}`, type: 'Multikey', controller: did, publicKeyMultibase: key};
+  if (url.includes('#')) return {'@context': MULTIKEY_CONTEXT, ...method};
+  return {'@context': MULTIKEY_CONTEXT, id: did, assertionMethod: [method.id], verificationMethod: [method]};
+}
+
+const documentLoader = async url => {
+  if (contexts[url]) return {contextUrl: null, documentUrl: url, document: structuredClone(contexts[url])};
+  if (url.startsWith('did:key:z6Mk')) return {contextUrl: null, documentUrl: url, document: didKeyDocuments(url)};
+  throw new Error(`offline loader: refused ${url}`);
+};
+const suite = new DataIntegrityProof({cryptosuite});
+const result = await vc.verifyCredential({credential, suite, documentLoader});
+const error = result.error ? String(result.error.errors?.[0]?.message || result.error.message) : null;
+console.log(JSON.stringify({verified: result.verified, error}));
