@@ -84,7 +84,7 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
 T = TypeVar("T")
 
 
-def scoped(session: Session, model: type[T], object_id: int, who: Principal, *, own: bool = False,
+def scoped(session: Session, model: type[T], object_id: int | str, who: Principal, *, own: bool = False,
            owner: str = "user_id") -> T:
     """Load ``model`` by id inside the principal's institution (and, if ``own``, theirs by ``owner``).
 

@@ -32,6 +32,7 @@ from adaptive import (
     synthetic_bank,
 )
 from adaptive.irt import DICHOTOMOUS, MODELS
+from app.cli_credentials import credentials
 from app.cli_pack import pack
 from app.models.accounts import Role
 
@@ -483,3 +484,4 @@ def simulate_command(bank_path: Path | None, n_synthetic: int | None, examinees:
 
 
 main.add_command(pack)
+main.add_command(credentials)

@@ -20,7 +20,7 @@ from app.assess.services import OptionCodes, attempt_salt, option_codes, start, 
 from app.authz import Principal
 from app.errors import ServiceError
 from app.learn.services import lesson_page
-from app.models import Attempt, AttemptStatus, Institution, Membership, PackVersion, Role, User
+from app.models import Attempt, AttemptStatus, Institution, Membership, ModuleRow, PackVersion, Role, User
 from app.packstore import content_of, import_pack, module_bank
 from content import Item, score
 
@@ -173,11 +173,29 @@ def seed_simulated_learners(session: Session, inst: Institution, count: int, *, 
         return _seed(session, inst, version, count, seed, progress)
 
 
+def take_assessment(session: Session, who: Principal, row: ModuleRow, theta: float, rng: random.Random,
+                    *, gives_up: int | None = None) -> int:
+    """A learner of ability ``theta`` takes a module's assessment through the services, each answer
+    scored as the item's own model says (partial credit included); stops after ``gives_up`` answers
+    if given. Returns the attempt's id (ServiceError if the module cannot be assessed now)."""
+    attempt_id = start(session, who, row.id)
+    bank, items = module_bank(session, row.pack_version, row.key)
+    for answered in range(200):
+        attempt = session.get(Attempt, attempt_id)
+        assert attempt is not None
+        if attempt.status is AttemptStatus.COMPLETED or answered == gives_up:
+            break
+        item = items[attempt.state["pending"]]
+        points = draw_score(bank, theta, item.id, rng.random())  # as the model says
+        form = answer_scoring(item, points, option_codes(attempt_salt(attempt), item))
+        submit(session, who, attempt_id, attempt.pending_token or "", form)
+    return attempt_id
+
+
 def _seed(session: Session, inst: Institution, version: PackVersion, count: int, seed: int,
           progress: Callable[[int, int], None] | None) -> int:
     pack = content_of(session, version)
     rows = sorted(version.modules, key=lambda m: m.position)
-    items = {item.id: item for item in pack.items}
     made = 0
     existing = set(session.scalars(select(User.email).where(User.simulated.is_(True))))
     for n in range(1, count + 1):
@@ -200,22 +218,11 @@ def _seed(session: Session, inst: Institution, version: PackVersion, count: int,
                 lesson_page(session, who, row.id, 0, asset_prefix="/")
             if rng.random() > keep_going:
                 break
+            gives_up = rng.randint(2, 8) if rng.random() < 0.1 else None  # leaves it unfinished
             try:
-                attempt_id = start(session, who, row.id)
+                take_assessment(session, who, row, ability[module.competencies[0]], rng, gives_up=gives_up)
             except ServiceError:  # nothing to assess in this module
                 continue
-            theta = ability[module.competencies[0]]
-            bank, _ = module_bank(session, version, row.key)
-            gives_up = rng.randint(2, 8) if rng.random() < 0.1 else None  # leaves it unfinished
-            for answered in range(200):
-                attempt = session.get(Attempt, attempt_id)
-                assert attempt is not None
-                if attempt.status is AttemptStatus.COMPLETED or answered == gives_up:
-                    break
-                item = items[attempt.state["pending"]]
-                points = draw_score(bank, theta, item.id, rng.random())  # as the model says
-                form = answer_scoring(item, points, option_codes(attempt_salt(attempt), item))
-                submit(session, who, attempt_id, attempt.pending_token or "", form)
             if gives_up is not None or rng.random() > keep_going:
                 break
         made += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -293,6 +293,32 @@ class ContentPack:
             if competency.id == competency_id:
                 return competency
         raise KeyError(competency_id)
+
+    def earned_credentials(self, mastered: Collection[str]) -> tuple[str, ...]:
+        """The credentials (ids, in pack order, parts before what stacks them) whose rules the
+        ``mastered`` competencies meet: every competency mastered and every stacked credential earned."""
+        rules = {r.id: r for r in self.credentials}
+        earned: dict[str, bool] = {}
+
+        def met(rule_id: str) -> bool:
+            if rule_id not in earned:
+                rule = rules[rule_id]
+                earned[rule_id] = (all(c in mastered for c in rule.competencies)
+                                   and all(met(r) for r in rule.credentials))
+            return earned[rule_id]
+
+        met_rules = [r.id for r in self.credentials if met(r.id)]
+        done: list[str] = []
+
+        def place(rule_id: str) -> None:  # the parts first, so a stack can refer to what they issued
+            if rule_id not in done:
+                for part in rules[rule_id].credentials:
+                    place(part)
+                done.append(rule_id)
+
+        for rule_id in met_rules:
+            place(rule_id)
+        return tuple(done)
 
     def module(self, module_id: str) -> Module:
         """Return the module with this id (``KeyError`` if there is none)."""

@@ -43,6 +43,7 @@ from adaptive.pathing import (
 )
 from app import xapi as xapi_statements
 from app.authz import Principal, require_live, scoped
+from app.credentials.issuance import request_credentials
 from app.db import utcnow
 from app.errors import ServiceError
 from app.models import AbilityRecord, Attempt, AttemptStatus, ModuleRow, PackVersion, Response
@@ -465,6 +466,8 @@ def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep, 
     for e in evidence:
         if e.mastered and credit.credited:
             xapi.mastered(e.competency, ctx.pack.competency(e.competency).title, e.theta, e.se)
+    if credit.credited and any(e.mastered for e in evidence) and ctx.pack.credentials:
+        request_credentials(session, attempt.user_id, ctx.version, f"attempt-{attempt.id}")
 
 
 def _recorder(session: Session, attempt: Attempt, ctx: _Context) -> xapi_statements.Recorder:

@@ -125,14 +125,14 @@ def did_key_method(public_key: bytes) -> str:
 
 def sign(document: Mapping[str, Any], private_key: bytes, verification_method: str,
          created: str) -> dict[str, Any]:
-    """``document`` with an eddsa-rdfc-2022 proof added (``proof`` is a list, as the Open Badges
-    schema requires). ``private_key`` is the 32-byte Ed25519 seed; ``created`` an XML date-time."""
+    """A copy of ``document`` with an eddsa-rdfc-2022 proof added (``proof`` is a list, as the Open
+    Badges schema requires). ``private_key`` is the 32-byte Ed25519 seed; ``created`` an XML date-time."""
     proof = {"type": "DataIntegrityProof", "created": created,
              "verificationMethod": verification_method, "cryptosuite": CRYPTOSUITE,
              "proofPurpose": "assertionMethod"}
     signature = nacl.signing.SigningKey(private_key).sign(hash_data(document, proof)).signature
     proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
-    return {**{k: v for k, v in document.items() if k != "proof"}, "proof": [proof]}
+    return {**copy.deepcopy({k: v for k, v in document.items() if k != "proof"}), "proof": [proof]}
 
 
 def key_of(verification_method: str, known: Mapping[str, bytes]) -> bytes:
@@ -178,9 +178,10 @@ def verify(document: Mapping[str, Any], known: Mapping[str, bytes] | None = None
             msg = f"it is signed with a key of {controller!r}, not of its issuer {issuer_id!r}"
             raise ProofError(msg)
         key = key_of(method, known or {})
+        signed = hash_data(document, proof)  # a ProofError of its own (an unknown context, say)
         try:
             signature = base58.b58decode(value[1:])
-            nacl.signing.VerifyKey(key).verify(hash_data(document, proof), signature)
+            nacl.signing.VerifyKey(key).verify(signed, signature)
         except (ValueError, nacl.exceptions.BadSignatureError):
             msg = ("its signature does not match its content: it was changed after it was signed, "
                    "or signed with another key")

@@ -184,14 +184,10 @@ def _credentials(
 ) -> tuple[CredentialProgress, ...]:
     """Progress towards each credential: competencies mastered and stacked credentials earned."""
     rules = {r.id: r for r in pack.credentials}
-    earned: dict[str, bool] = {}
+    earned = set(pack.earned_credentials(mastered))
 
     def is_earned(rule_id: str) -> bool:
-        if rule_id not in earned:
-            rule = rules[rule_id]
-            earned[rule_id] = (all(c in mastered for c in rule.competencies)
-                               and all(is_earned(r) for r in rule.credentials))
-        return earned[rule_id]
+        return rule_id in earned
 
     out = []
     for rule in pack.credentials:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .accounts import Institution, Invitation, LoginSession, Membership, Role, ThrottleEvent, User
-from .credentials import IssuerKey
+from .credentials import Credential, IssuerKey
 from .jobs import Job, JobStatus
 from .learning import (
     AbilityRecord,
@@ -20,6 +20,7 @@ __all__ = [
     "AbilityRecord",
     "Attempt",
     "AttemptStatus",
+    "Credential",
     "Institution",
     "Invitation",
     "IssuerKey",

@@ -1,10 +1,12 @@
-"""Credential issuers' signing keys: an Ed25519 key pair per institution, the private half sealed."""
+"""Credentials: issuers' signing keys (an Ed25519 key pair per institution, the private half sealed) and
+the credentials issued."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -24,3 +26,25 @@ class IssuerKey(Base):
     sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Credential(Base):
+    """An issued Open Badges 3.0 credential: the signed document, exactly as issued.
+
+    One per learner, pack version and credential rule (the unique constraint makes a retried issuance
+    store it once).
+    """
+
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("user_id", "pack_version_id", "rule"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, also in the document's id
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    pack_version_id: Mapped[int] = mapped_column(
+        ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))  # the pack's credential id
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -44,7 +44,7 @@ def _key(seed: int) -> tuple[bytes, bytes]:
 
 
 def _issued_by(public: bytes) -> dict[str, Any]:
-    return {**CREDENTIAL, "issuer": {**CREDENTIAL["issuer"], "id": proofs.did_key(public)}}
+    return copy.deepcopy({**CREDENTIAL, "issuer": {**CREDENTIAL["issuer"], "id": proofs.did_key(public)}})
 
 
 def test_a_signed_credential_verifies_and_any_change_or_other_key_fails() -> None:

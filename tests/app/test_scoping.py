@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.analytics.services import request_item_statistics
 from app.db import utcnow
-from app.models import Invitation, ModuleRow, PendingImport, Role
+from app.models import Credential, Invitation, ModuleRow, PendingImport, Role
 from app.packstore import import_pack
 from tests.app import factories
 
@@ -20,6 +20,8 @@ DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
 PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.signup", "accounts.logout",
           "learn.catalogue", "authoring.packs", "home.goal",
           "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
+          "credentials.wallet",  # the caller's own credentials only (test_credentials checks it)
+          "verify.verify",  # anyone's credential, checked; nothing of an institution is shown
           "accounts.logout_everywhere",  # the caller's own sign-ins only
           "accounts.change_password",  # the caller's own password only
           # the caller's own account and data only (test_profile checks nobody else's is reachable)
@@ -49,9 +51,12 @@ def test_no_endpoint_reveals_another_institutions_objects(
         invitation = Invitation(institution_id=ours.id, role=Role.ADMIN, token_hash="0" * 64,
                                 expires_at=utcnow() + timedelta(days=1))
         pending = PendingImport(institution_id=ours.id, user_id=learner.id, archive=b"")
-        db_session.add_all([invitation, pending])
+        credential = Credential(id="00000000-0000-4000-8000-000000000001", institution_id=ours.id,
+                                user_id=learner.id, pack_version_id=version.id, rule="data-reader",
+                                document={"name": "Data reader"})
+        db_session.add_all([invitation, pending, credential])
         db_session.flush()
-        invitation_id, pending_id = invitation.id, pending.id
+        invitation_id, pending_id, credential_id = invitation.id, pending.id, credential.id
     db_session.commit()
 
     theirs = factories.institution(db_session)
@@ -62,7 +67,8 @@ def test_no_endpoint_reveals_another_institutions_objects(
         values = {"module_id": module.id, "attempt_id": attempt_id, "version_id": version.id,
                   "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses",
                   "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x",
-                  "item_id": "dd-001", "pending_id": pending_id, "number": 0}
+                  "item_id": "dd-001", "pending_id": pending_id, "number": 0,
+                  "credential_id": credential_id}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:

@@ -1,0 +1,195 @@
+"""Verifying an Open Badges 3.0 credential offline: what anyone can check without calling its issuer.
+
+Input is treated as hostile. It may be at most ``MAX_BYTES`` of UTF-8 JSON, nested at most
+``MAX_DEPTH`` deep, and may name only the JSON-LD contexts known here (nothing is ever fetched). It
+gets one verdict with a line per check:
+
+- **format**: a W3C Verifiable Credential (VC 2.0 context first) that is an Open Badge
+  (``OpenBadgeCredential`` or ``AchievementCredential``) with an issuer, a subject and ``validFrom``;
+- **signature**: every eddsa-rdfc-2022 proof holds, signed by a key of the issuer itself (its
+  verification method's controller is the issuer): a ``did:key``, or a key of this site's issuers;
+- **validity**: ``validFrom`` has come and ``validUntil``, if any, has not passed;
+- **status**: a credential that names a status list is reported as not checkable offline
+  (revocation lists come with this site's own credentials).
+
+The credential is valid only when every check passes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.credentials import proofs
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+BADGE_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+
+
+class Unreadable(ValueError):
+    """The input is not a credential one can read at all (too large, not JSON, nested too deeply)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check and its outcome, in plain words."""
+
+    check: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """All the checks of one credential; valid only if every one passed."""
+
+    checks: tuple[Check, ...]
+    credential: dict[str, Any]
+
+    @property
+    def valid(self) -> bool:
+        """Every check passed."""
+        return all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{valid, checks: [{check, ok, message}], credential}``."""
+        return {"valid": self.valid,
+                "checks": [{"check": c.check, "ok": c.ok, "message": c.message} for c in self.checks],
+                "credential": self.credential}
+
+
+def unreadable(err: Unreadable) -> dict[str, Any]:
+    """The verdict, as JSON, on input that could not be read as a credential."""
+    check = {"check": "read", "ok": False, "message": f"Not a credential: {err}."}
+    return {"valid": False, "checks": [check], "credential": None}
+
+
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (iteratively, so a hostile document cannot exhaust the stack)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        if isinstance(node, dict):
+            todo += [(v, depth + 1) for v in node.values()]
+        elif isinstance(node, list):
+            todo += [(v, depth + 1) for v in node]
+    return deepest
+
+
+def read(data: bytes | str) -> dict[str, Any]:
+    """The credential in ``data``; Unreadable says why it cannot be read."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > MAX_BYTES:
+        msg = f"it is larger than {MAX_BYTES:,} bytes, the most a credential here may be"
+        raise Unreadable(msg)
+    try:
+        text = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        msg = "it is not UTF-8 text"
+        raise Unreadable(msg) from None
+    if text.count(".") == 2 and not text.startswith(("{", "[")):
+        msg = ("it looks like a VC-JWT; this verifier reads the JSON form of a credential (with an "
+               "embedded proof) only")
+        raise Unreadable(msg)
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        msg = f"it is nested more than {MAX_DEPTH} levels deep"
+        raise Unreadable(msg) from None
+    except json.JSONDecodeError as err:
+        msg = f"it is not JSON: {err.msg} at line {err.lineno}, column {err.colno}"
+        raise Unreadable(msg) from None
+    if not isinstance(document, dict):
+        msg = "it is JSON, but not an object"
+        raise Unreadable(msg)
+    if _depth(document) > MAX_DEPTH:
+        msg = f"it is nested more than {MAX_DEPTH} levels deep"
+        raise Unreadable(msg)
+    return document
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _format(document: Mapping[str, Any]) -> Check:
+    context, types = document.get("@context"), document.get("type")
+    types = types if isinstance(types, list) else [types]
+    problems = []
+    if not isinstance(context, list) or not context or context[0] != VC_V2:
+        problems.append(f"its @context must start with {VC_V2}")
+    if "VerifiableCredential" not in types or not BADGE_TYPES & set(types):
+        problems.append("its type must include VerifiableCredential and OpenBadgeCredential")
+    issuer = document.get("issuer")
+    if not (isinstance(issuer, str) or (isinstance(issuer, dict) and isinstance(issuer.get("id"), str))):
+        problems.append("it names no issuer")
+    if not isinstance(document.get("credentialSubject"), dict):
+        problems.append("it has no credential subject")
+    if _when(document.get("validFrom")) is None:
+        problems.append("it has no valid validFrom date")
+    if problems:
+        return Check("format", False, "Not an Open Badge: " + "; ".join(problems) + ".")
+    return Check("format", True, "An Open Badges 3.0 credential.")
+
+
+def _signature(document: Mapping[str, Any], known: Mapping[str, bytes]) -> Check:
+    try:
+        proofs.verify(document, known)
+    except proofs.ProofError as err:
+        return Check("signature", False, f"The signature does not hold: {err}.")
+    issuer = document.get("issuer")
+    name = issuer.get("name") if isinstance(issuer, dict) else None
+    who = f"{name} ({issuer_id(document)})" if name else issuer_id(document)
+    return Check("signature", True, f"Signed by its issuer, {who}, and unchanged since.")
+
+
+def issuer_id(document: Mapping[str, Any]) -> str:
+    """The issuer's id (a DID or URL)."""
+    issuer = document.get("issuer")
+    return str(issuer.get("id") if isinstance(issuer, dict) else issuer)
+
+
+def _validity(document: Mapping[str, Any], now: datetime) -> Check:
+    start, end = _when(document.get("validFrom")), _when(document.get("validUntil"))
+    if start is None:
+        return Check("validity", False, "It has no validFrom date, so its validity cannot be told.")
+    if start > now:
+        return Check("validity", False, f"It is not valid yet: valid from {start:%Y-%m-%d}.")
+    if document.get("validUntil") is not None and end is None:
+        return Check("validity", False, "Its validUntil is not a date.")
+    if end is not None and end <= now:
+        return Check("validity", False, f"It has expired: valid until {end:%Y-%m-%d}.")
+    return Check("validity", True, f"Valid since {start:%Y-%m-%d}" +
+                 (f", until {end:%Y-%m-%d}." if end is not None else ", without an end date."))
+
+
+def _status(document: Mapping[str, Any]) -> Check:
+    if document.get("credentialStatus") is None:
+        return Check("status", True, "It names no status list: its issuer cannot revoke it.")
+    return Check("status", False, "It names a status list that cannot be read offline here, so whether "
+                                  "it was revoked cannot be told.")
+
+
+def verify_credential(document: dict[str, Any], known: Mapping[str, bytes] | None = None, *,
+                      now: datetime | None = None) -> Verdict:
+    """Every check of :mod:`app.credentials.verify` on a credential that :func:`read` read."""
+    now = now or datetime.now(UTC)
+    form = _format(document)
+    checks = [form, _signature(document, known or {}) if form.ok else
+              Check("signature", False, "Not checked: it is not an Open Badge."),
+              _validity(document, now), _status(document)]
+    return Verdict(tuple(checks), document)

@@ -1,0 +1,141 @@
+"""Issuance end to end: a learner answers through the engine, masters the competencies of a
+micro-credential, and the credentials job issues a signed Open Badges 3.0 credential once, with the
+measured competency as evidence and nothing from the item bank in it; it validates against 1EdTech's
+schema (when ``../shared`` is beside the repository) and passes an independent verifier."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from markupsafe import escape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.authz import Principal
+from app.credentials import keys, proofs
+from app.credentials.issuance import request_credentials
+from app.demo import take_assessment
+from app.jobs import services as jobs
+from app.jobs.workers import sessions
+from app.models import AbilityRecord, Credential, Job, ModuleRow, PackVersion, Role
+from app.packstore import content_of, import_pack
+from tests.app import factories
+from tests.app.test_proofs import OB3, _independent_verdict
+
+DEMO = Path(__file__).parents[2] / "content" / "packs" / "data-literacy"
+FIRST = "data-reader"  # its competencies: describing-data, centre-and-spread, reading-charts
+
+
+def _study(app: Flask, session: Session, who: Principal, version: PackVersion, competencies: set[str],
+           theta: float, seed: int) -> None:
+    """Take the assessment of every module of ``competencies`` (at ability ``theta``), then run the jobs."""
+    pack = content_of(session, version)
+    rng = random.Random(seed)
+    with app.test_request_context():
+        for row in session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
+                                   .order_by(ModuleRow.position)):
+            if pack.module(row.key).competencies[0] in competencies:
+                take_assessment(session, who, row, theta, rng)
+    with app.app_context():
+        while jobs.run_due(sessions(app)):
+            pass
+
+
+def _bank_words(session: Session, version: PackVersion) -> set[str]:
+    """Item ids of the version: none may appear in a credential."""
+    return {it.id for it in content_of(session, version).items}
+
+
+def test_mastering_the_competencies_issues_a_verifiable_credential_once(
+        app: Flask, db_session: Session, tmp_path: Path) -> None:
+    inst = factories.institution(db_session, name="Credential University")
+    learner = factories.user(db_session, inst, Role.LEARNER, email="earner@example.org")
+    version = import_pack(db_session, inst, DEMO, None).version
+    pack = content_of(db_session, version)
+    rule = next(r for r in pack.credentials if r.id == FIRST)
+    who = Principal(learner.id, inst.id, Role.LEARNER)
+
+    _study(app, db_session, who, version, set(rule.competencies[:2]), 3.0, seed=1)
+    assert db_session.scalar(select(func.count()).select_from(Credential)) == 0  # not all parts yet
+    _study(app, db_session, who, version, set(rule.competencies[2:]), 3.0, seed=2)
+    mastered = {r.competency for r in db_session.scalars(select(AbilityRecord)) if r.mastery == "mastered"}
+    assert set(rule.competencies) <= mastered
+    issued = {c.rule: c for c in db_session.scalars(select(Credential))}
+    assert set(issued) == {FIRST, "chart-spotter"}  # and the badge without credit for reading charts
+    assert issued["chart-spotter"].document["credentialSubject"]["achievement"]["tag"] == ["non-credit"]
+    credential = issued[FIRST]
+    assert (credential.user_id, credential.pack_version_id) == (learner.id, version.id)
+    document: dict[str, Any] = credential.document
+
+    # what it says
+    assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert document["id"] == f"urn:uuid:{credential.id}"
+    subject = document["credentialSubject"]
+    assert subject["identifier"][0]["hashed"] is True and "earner@" not in json.dumps(document)
+    achievement = subject["achievement"]
+    assert achievement["name"] == rule.title and achievement["creditsAvailable"] == 1.0
+    assert achievement["tag"] == ["ECTS", "EQF 5"]
+    assert [a["targetName"] for a in achievement["alignment"]] == \
+        [pack.competency(c).title for c in rule.competencies]
+    assert len(subject["result"]) == len(rule.competencies)
+    evidence = document["evidence"]
+    assert [e["name"].split(":")[0] for e in evidence] == \
+        [pack.competency(c).title for c in rule.competencies]
+    records = {r.competency: r for r in db_session.scalars(select(AbilityRecord).order_by(AbilityRecord.id))}
+    first = records[rule.competencies[0]]
+    assert f"an estimate of {first.theta:.2f} (standard error {first.se:.2f})" in evidence[0]["narrative"]
+    assert f"from {len(first.items)} scored question" in evidence[0]["narrative"]
+    text = json.dumps(document)
+    assert not {w for w in _bank_words(db_session, version) if f'"{w}"' in text or f" {w} " in text}
+    assert '"irt"' not in text and '"correct"' not in text
+
+    # signed by the institution's key, as a did:key issuer
+    with app.app_context():
+        key = keys.signing_key(db_session, inst.id)
+    assert document["issuer"]["id"] == proofs.did_key(key.public_key)
+    proofs.verify(document)
+    assert _independent_verdict(document, tmp_path) == {"verified": True, "error": None}
+
+    # asked again (another attempt, a retried job): still one
+    with app.app_context():
+        request_credentials(db_session, learner.id, version, "again")
+        db_session.commit()
+        assert jobs.run_due(sessions(app)) == 1
+    assert db_session.scalar(select(func.count()).select_from(Credential)) == 2
+    job = db_session.scalars(select(Job).where(Job.kind == "credentials").order_by(Job.id.desc())).first()
+    assert job is not None and job.result == {"earned": [FIRST, "chart-spotter"], "issued": []}
+
+    # the wallet: the credential in plain words and as a download, for its learner only
+    client = app.test_client()
+    factories.sign_in(client, learner.email)
+    page = client.get("/wallet/").data.decode()
+    assert rule.title in page and "Chart spotter" in page and "Without academic credit." in page
+    assert str(escape(evidence[0]["narrative"])) in page
+    download = client.get(f"/wallet/{credential.id}.json")
+    assert download.mimetype == "application/ld+json" and download.json == document
+    assert "in your wallet" in client.get(f"/learn/packs/{version.id}/standing").data.decode()
+    other = factories.user(db_session, inst, Role.LEARNER)
+    factories.sign_in(client, other.email)
+    assert client.get(f"/wallet/{credential.id}.json").status_code == 404
+    assert rule.title not in client.get("/wallet/").data.decode()
+
+    if OB3.is_dir():
+        jsonschema = pytest.importorskip("jsonschema")
+        schema = json.loads((OB3 / "schemas" / "ob_v3p0_achievementcredential_schema.json").read_text())
+        jsonschema.Draft201909Validator(schema).validate(document)
+
+
+def test_a_learner_who_does_not_master_earns_nothing(app: Flask, db_session: Session) -> None:
+    inst = factories.institution(db_session)
+    learner = factories.user(db_session, inst, Role.LEARNER)
+    version = import_pack(db_session, inst, DEMO, None).version
+    rule = next(r for r in content_of(db_session, version).credentials if r.id == FIRST)
+    _study(app, db_session, Principal(learner.id, inst.id, Role.LEARNER), version, set(rule.competencies),
+           -3.0, seed=3)
+    assert db_session.scalar(select(func.count()).select_from(Credential)) == 0
+    assert not any(r.mastery == "mastered" for r in db_session.scalars(select(AbilityRecord)))
