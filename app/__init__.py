@@ -45,13 +45,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from app.assess import bp as assess_bp
     from app.authoring import bp as authoring_bp
     from app.credentials.views import bp as credentials_bp
-    from app.credentials.views import public as verify_bp
+    from app.credentials.views import issuer as issuer_bp
     from app.home import bp as home_bp
     from app.jobs import bp as jobs_bp
     from app.learn import bp as learn_bp
 
     for blueprint in (accounts_bp, admin_bp, analytics_bp, assess_bp, authoring_bp, credentials_bp, home_bp,
-                      jobs_bp, learn_bp, profile_bp, verify_bp):
+                      issuer_bp, jobs_bp, learn_bp, profile_bp):
         app.register_blueprint(blueprint)
 
     from app.authz import template_context

@@ -1,7 +1,8 @@
 """``thetapath credentials verify``: check a credential offline, as anyone can.
 
 Exit status: 0 valid, 1 not valid (each failed check on its own line), 2 unreadable input. The
-verifier needs no database and calls nobody: ``did:key`` issuers resolve from the credential itself.
+verifier calls nobody: ``did:key`` issuers resolve from the credential itself, and this instance's
+database (when it has one) gives its own issuers' keys and revocation lists.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
 
 @click.group("credentials")
@@ -21,13 +24,30 @@ def credentials() -> None:
 @credentials.command("verify")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print {valid, checks, credential} as JSON.")
+@with_appcontext
 def verify_command(path: Path, as_json: bool) -> None:
     """Check the credential in PATH (- for standard input): format, signature, validity, status."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app import db
+    from app.credentials.keys import known_keys
+    from app.credentials.status import revoked_here
     from app.credentials.verify import MAX_BYTES, Unreadable, read, unreadable, verify_credential
+
+    session = db.session()
+    try:
+        known = known_keys(session)
+        lookups = True
+    except SQLAlchemyError:  # no database here (or not set up): did:key issuers only
+        session.rollback()
+        known, lookups = {}, False
+
+    def status(document: dict[str, Any]) -> bool | None:
+        return revoked_here(session, document) if lookups else None
 
     try:
         raw = sys.stdin.buffer.read(MAX_BYTES + 1) if str(path) == "-" else _head(path, MAX_BYTES + 1)
-        verdict = verify_credential(read(raw))
+        verdict = verify_credential(read(raw), known, status=status)
     except Unreadable as err:
         if as_json:
             click.echo(json.dumps(unreadable(err)))

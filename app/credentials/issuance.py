@@ -25,9 +25,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.authz import Principal
 from app.credentials import proofs
 from app.credentials.documents import MeasuredCompetency, achievement_credential, iso
 from app.credentials.keys import signing_key
+from app.credentials.status import entry, free_index
 from app.db import utcnow
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
 from app.models import AbilityRecord, Credential, Institution, Job, PackVersion, User
@@ -92,6 +94,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
             rule = rules[rule_id]
             key = signing_key(s, institution_id)
             credential_id = str(uuid.uuid4())
+            index = free_index(s, institution_id)
             now = utcnow()
             document = achievement_credential(
                 credential_id=credential_url(credential_id),
@@ -99,6 +102,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
                 institution=slug, pack=pack, rule=rule, measured=[measured[c] for c in rule.competencies],
                 email=email, salt=secrets.token_hex(16), issued_at=now)
             parts = [made[p] if p in made else _stored(s, user_id, version_id, p) for p in rule.credentials]
+            document["credentialStatus"] = entry(slug, index)
             document["evidence"] += [{"id": part["id"], "type": ["Evidence"], "name": part["name"],
                                       "narrative": f"The credential {part['name']}, issued on "
                                                    f"{part['validFrom'][:10]}, is part of this one."}
@@ -106,6 +110,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
             signed = proofs.sign(document, key.private_key, key.verification_method, iso(now))
             s.add(Credential(id=credential_id, institution_id=institution_id, user_id=user_id,
                              pack_version_id=version_id, rule=rule_id, document=signed, issued_at=now,
+                             status_index=index,
                              valid_until=(now + timedelta(days=rule.expires_after_days)
                                           if rule.expires_after_days is not None else None)))
             s.flush()
@@ -129,3 +134,11 @@ def credentials_of(session: Session, user_id: int) -> list[Credential]:
     """A learner's credentials, newest first."""
     return list(session.scalars(select(Credential).where(Credential.user_id == user_id)
                                 .order_by(Credential.issued_at.desc())))
+
+
+def issued_credentials(session: Session, who: Principal) -> list[tuple[Credential, User]]:
+    """The credentials ``who``'s institution issued, newest first, with their learners."""
+    return [(row[0], row[1]) for row in session.execute(
+        select(Credential, User).join(User, User.id == Credential.user_id)
+        .where(Credential.institution_id == who.institution_id)
+        .order_by(Credential.issued_at.desc()))]

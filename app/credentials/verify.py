@@ -9,8 +9,9 @@ gets one verdict with a line per check:
 - **signature**: every eddsa-rdfc-2022 proof holds, signed by a key of the issuer itself (its
   verification method's controller is the issuer): a ``did:key``, or a key of this site's issuers;
 - **validity**: ``validFrom`` has come and ``validUntil``, if any, has not passed;
-- **status**: a credential that names a status list is reported as not checkable offline
-  (revocation lists come with this site's own credentials).
+- **status**: a credential that names a revocation list is looked up in this site's own lists
+  (``status``, given by the caller); one whose list cannot be read here is not valid, since whether
+  it was revoked cannot be told.
 
 The credential is valid only when every check passes.
 """
@@ -18,7 +19,7 @@ The credential is valid only when every check passes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 BADGE_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+StatusLookup = Callable[[dict[str, Any]], "bool | None"]
+"""Whether a credential is revoked, from a revocation list that can be read here (None: none can)."""
 
 
 class Unreadable(ValueError):
@@ -177,19 +180,24 @@ def _validity(document: Mapping[str, Any], now: datetime) -> Check:
                  (f", until {end:%Y-%m-%d}." if end is not None else ", without an end date."))
 
 
-def _status(document: Mapping[str, Any]) -> Check:
+def _status(document: dict[str, Any], status: StatusLookup | None) -> Check:
     if document.get("credentialStatus") is None:
         return Check("status", True, "It names no status list: its issuer cannot revoke it.")
-    return Check("status", False, "It names a status list that cannot be read offline here, so whether "
-                                  "it was revoked cannot be told.")
+    revoked = status(document) if status is not None else None
+    if revoked is None:
+        return Check("status", False, "It names a revocation list that cannot be read here, so whether it "
+                                      "was revoked cannot be told.")
+    if revoked:
+        return Check("status", False, "Its issuer has revoked it.")
+    return Check("status", True, "Not revoked: its issuer's revocation list says so.")
 
 
 def verify_credential(document: dict[str, Any], known: Mapping[str, bytes] | None = None, *,
-                      now: datetime | None = None) -> Verdict:
+                      status: StatusLookup | None = None, now: datetime | None = None) -> Verdict:
     """Every check of :mod:`app.credentials.verify` on a credential that :func:`read` read."""
     now = now or datetime.now(UTC)
     form = _format(document)
     checks = [form, _signature(document, known or {}) if form.ok else
               Check("signature", False, "Not checked: it is not an Open Badge."),
-              _validity(document, now), _status(document)]
+              _validity(document, now), _status(document, status)]
     return Verdict(tuple(checks), document)

@@ -1,25 +1,29 @@
-"""The learner's wallet (their credentials, each in plain words and as a download) and the public
-verifier at ``/verify``, which anyone can use without an account."""
+"""The learner's wallet (their credentials, each in plain words and as a download); what the issuer
+publishes (the verifier at ``/verify``, which anyone can use without an account, and the revocation
+lists); and the admin's list of issued credentials, where they revoke one with a reason."""
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
+from sqlalchemy import select
 
 from app import db
-from app.authz import principal, scoped
-from app.credentials.issuance import credentials_of
+from app.authz import principal, roles_required, scoped
+from app.credentials.issuance import credentials_of, issued_credentials
 from app.credentials.keys import known_keys
+from app.credentials.status import revoke, revoked_here, status_list_credential
 from app.credentials.verify import MAX_BYTES, Unreadable, read, unreadable, verify_credential
+from app.errors import NotFound
 from app.extensions import csrf
-from app.models import Credential
+from app.models import Credential, Institution, Role
 from app.web.htmx import render
 
 bp = Blueprint("credentials", __name__, url_prefix="/wallet", template_folder="templates")
-public = Blueprint("verify", __name__, template_folder="templates")
+issuer = Blueprint("issuer", __name__, template_folder="templates")
 
 
 @bp.route("/")
@@ -48,7 +52,7 @@ def _wants_json() -> bool:
     return request.is_json or best == "application/json"
 
 
-@public.route("/verify", methods=["GET", "POST"])
+@issuer.route("/verify", methods=["GET", "POST"])
 @csrf.exempt  # it changes nothing, and verifiers post JSON from elsewhere without a form
 def verify() -> ResponseReturnValue:
     """Check a credential (pasted, uploaded, or posted as JSON): format, signature, validity, status."""
@@ -61,7 +65,9 @@ def verify() -> ResponseReturnValue:
         data = upload.read(MAX_BYTES + 1) if upload and upload.filename else \
             request.form.get("credential", "").encode()
     try:
-        verdict = verify_credential(read(data), known_keys(db.session()))
+        session = db.session()
+        verdict = verify_credential(read(data), known_keys(session),
+                                    status=lambda document: revoked_here(session, document))
     except Unreadable as err:
         body = unreadable(err)
         if _wants_json():
@@ -71,3 +77,31 @@ def verify() -> ResponseReturnValue:
     if _wants_json():
         return Response(json.dumps(verdict.to_json(), ensure_ascii=False), mimetype="application/json")
     return render("credentials/verify.html", verdict=verdict, problem=None, max_bytes=MAX_BYTES)
+
+
+@issuer.route("/credentials/status/<slug>")
+def status_list(slug: str) -> ResponseReturnValue:
+    """An institution's revocation list, a signed BitstringStatusListCredential (public)."""
+    session = db.session()
+    institution = session.scalar(select(Institution).where(Institution.slug == slug))
+    if institution is None:
+        msg = "There is no such revocation list."
+        raise NotFound(msg)
+    return Response(json.dumps(status_list_credential(session, institution)),
+                    mimetype="application/vc+ld+json", headers={"Cache-Control": "no-cache"})
+
+
+@issuer.route("/admin/credentials")
+@roles_required(Role.ADMIN)
+def issued() -> ResponseReturnValue:
+    """Every credential the admin's institution has issued, newest first, each revocable."""
+    return render("credentials/issued.html", rows=issued_credentials(db.session(), principal()))
+
+
+@issuer.route("/admin/credentials/<credential_id>/revoke", methods=["POST"])
+@roles_required(Role.ADMIN)
+def revoke_credential(credential_id: str) -> ResponseReturnValue:
+    """Revoke a credential, with the reason the learner will read."""
+    credential = revoke(db.session(), principal(), credential_id, request.form.get("reason", ""))
+    flash(f"{credential.document.get('name', 'The credential')} is revoked: verifiers now say so.", "info")
+    return redirect(url_for("issuer.issued"), code=303)

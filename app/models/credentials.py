@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -36,7 +36,8 @@ class Credential(Base):
     """
 
     __tablename__ = "credential"
-    __table_args__ = (UniqueConstraint("user_id", "pack_version_id", "rule"),)
+    __table_args__ = (UniqueConstraint("user_id", "pack_version_id", "rule"),
+                      UniqueConstraint("institution_id", "status_index"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, also in the document's id
     institution_id: Mapped[int] = mapped_column(
@@ -48,3 +49,8 @@ class Credential(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # its bit in the institution's revocation list (BitstringStatusList), drawn at random
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -21,7 +21,9 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           "learn.catalogue", "authoring.packs", "home.goal",
           "authoring.attempts",  # the caller's own institution only (test_integrity checks it)
           "credentials.wallet",  # the caller's own credentials only (test_credentials checks it)
-          "verify.verify",  # anyone's credential, checked; nothing of an institution is shown
+          "issuer.verify",  # anyone's credential, checked; nothing of an institution is shown
+          "issuer.status_list",  # an institution's revocation list is public by design
+          "issuer.issued",  # the caller's own institution only (test_revocation checks it)
           "accounts.logout_everywhere",  # the caller's own sign-ins only
           "accounts.change_password",  # the caller's own password only
           # the caller's own account and data only (test_profile checks nobody else's is reachable)
