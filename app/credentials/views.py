@@ -40,7 +40,10 @@ def wallet() -> ResponseReturnValue:
 @login_required
 def download(credential_id: str) -> ResponseReturnValue:
     """The signed credential, exactly as issued (Open Badges 3.0, JSON-LD)."""
-    credential = scoped(db.session(), Credential, credential_id, principal(), own=True)
+    return _download(scoped(db.session(), Credential, credential_id, principal(), own=True))
+
+
+def _download(credential: Credential) -> Response:
     filename = f"{credential.rule}-{credential.id}.json"
     return Response(json.dumps(credential.document, indent=2, ensure_ascii=False),
                     mimetype="application/ld+json",
@@ -105,3 +108,30 @@ def revoke_credential(credential_id: str) -> ResponseReturnValue:
     credential = revoke(db.session(), principal(), credential_id, request.form.get("reason", ""))
     flash(f"{credential.document.get('name', 'The credential')} is revoked: verifiers now say so.", "info")
     return redirect(url_for("issuer.issued"), code=303)
+
+
+@issuer.route("/credentials/<credential_id>")
+def credential_page(credential_id: str) -> ResponseReturnValue:
+    """A credential's public page (its share link), verified as it is shown; with ``Accept:
+    application/ld+json`` (or ``application/json``), the credential itself."""
+    session = db.session()
+    credential = session.get(Credential, credential_id)
+    if credential is None:
+        msg = "There is no such credential here."
+        raise NotFound(msg)
+    best = request.accept_mimetypes.best_match(["text/html", "application/ld+json", "application/json"])
+    if best in ("application/ld+json", "application/json"):
+        return Response(json.dumps(credential.document, ensure_ascii=False), mimetype=best)
+    verdict = verify_credential(credential.document, known_keys(session),
+                                status=lambda document: revoked_here(session, document))
+    return render("credentials/credential.html", credential=credential, verdict=verdict)
+
+
+@issuer.route("/credentials/<credential_id>.json")
+def credential_json(credential_id: str) -> ResponseReturnValue:
+    """The credential itself, to download from its public page."""
+    credential = db.session().get(Credential, credential_id)
+    if credential is None:
+        msg = "There is no such credential here."
+        raise NotFound(msg)
+    return _download(credential)

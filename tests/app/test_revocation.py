@@ -64,6 +64,13 @@ def test_a_revoked_credential_fails_verification_everywhere(
         return status.is_set(bits, credential.status_index or 0)
 
     assert bit() is False
+    # its public page (the share link): verified as shown, and the JSON for machines
+    page = client.get(f"/credentials/{credential.id}").data.decode()
+    assert '<h2 id="verdict">Valid</h2>' in page and rule.title in page
+    as_json = client.get(f"/credentials/{credential.id}", headers={"Accept": "application/ld+json"})
+    assert as_json.mimetype == "application/ld+json" and as_json.json == document
+    assert client.get(f"/credentials/{credential.id}.json").json == document
+    assert client.get("/credentials/00000000-0000-4000-8000-00000000dead").status_code == 404
 
     factories.sign_in(client, admin.email)
     page = client.get("/admin/credentials").data.decode()
@@ -76,6 +83,8 @@ def test_a_revoked_credential_fails_verification_everywhere(
     assert credential.revoked_at is not None and credential.revoked_by_id == admin.id
     assert bit() is True
     assert _verify(client, document) == {"status": "Its issuer has revoked it."}
+    page = client.get(f"/credentials/{credential.id}").data.decode()
+    assert '<h2 id="verdict">Not valid</h2>' in page and "Its issuer has revoked it." in page
     assert "Revoked on" in client.get("/admin/credentials").data.decode()
     factories.sign_in(client, learner.email)
     wallet = client.get("/wallet/").data.decode()

@@ -23,6 +23,8 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           "credentials.wallet",  # the caller's own credentials only (test_credentials checks it)
           "issuer.verify",  # anyone's credential, checked; nothing of an institution is shown
           "issuer.status_list",  # an institution's revocation list is public by design
+          # a credential's share link: public by design, behind an unguessable random id
+          "issuer.credential_page", "issuer.credential_json",
           "issuer.issued",  # the caller's own institution only (test_revocation checks it)
           "accounts.logout_everywhere",  # the caller's own sign-ins only
           "accounts.change_password",  # the caller's own password only
