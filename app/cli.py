@@ -207,7 +207,13 @@ DEMO_LEARNERS = 200
 def demo_command(host: str, port: int, no_serve: bool, learners: int) -> None:
     """Set up the demo on an embedded SQLite database and serve it on http://HOST:PORT."""
     from app import create_app, db
-    from app.demo import RECALIBRATION_MIN_RESPONSES, ensure_demo, seed_simulated_learners
+    from app.demo import (
+        GRADUATE,
+        RECALIBRATION_MIN_RESPONSES,
+        ensure_demo,
+        seed_graduate,
+        seed_simulated_learners,
+    )
     from app.migrate import upgrade
     from app.packstore import PackConflict
 
@@ -238,6 +244,9 @@ def demo_command(host: str, port: int, no_serve: bool, learners: int) -> None:
             click.echo(f"Simulating {learners} learners who take the demo assessments (only the first "
                        "time; --learners 0 skips it) ...", err=True)
             seed_simulated_learners(db.session(), inst, learners, progress=report)
+        if seed_graduate(db.session(), inst):
+            click.echo(f"{GRADUATE.email} took the assessments of the first credential's competencies; "
+                       "the credential is issued in the background, in a moment.", err=True)
     click.echo(f"Database: {engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Institution: {name} (open sign-up), with the demo content pack")
     for account in accounts:

@@ -41,7 +41,10 @@ DEMO_ACCOUNTS = (
     DemoAccount(Role.LEARNER, "learner@example.org", "learn-at-your-pace"),
     DemoAccount(Role.INSTRUCTOR, "instructor@example.org", "teach-with-evidence"),
     DemoAccount(Role.ADMIN, "admin@example.org", "run-the-institution"),
+    # a learner who has already earned the pack's first credential (see seed_graduate)
+    DemoAccount(Role.LEARNER, "graduate@example.org", "earned-a-badge"),
 )
+GRADUATE = DEMO_ACCOUNTS[3]
 
 
 def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institution, tuple[DemoAccount, ...]]:
@@ -171,6 +174,29 @@ def seed_simulated_learners(session: Session, inst: Institution, count: int, *, 
         return 0
     with current_app.test_request_context():  # the services build links, as for a request
         return _seed(session, inst, version, count, seed, progress)
+
+
+def seed_graduate(session: Session, inst: Institution) -> bool:
+    """The demo graduate earns the newest demo pack version's first credential the honest way: they
+    take the assessments of its competencies' modules through the engine, answering as a learner of
+    ability 3 would, and the credentials job issues it. Only once (False if they had started)."""
+    user = session.scalar(select(User).where(User.email == GRADUATE.email))
+    version = session.scalar(select(PackVersion).where(PackVersion.institution_id == inst.id)
+                             .order_by(PackVersion.id.desc()))
+    if user is None or version is None or not content_of(session, version).credentials:
+        return False
+    if session.scalar(select(Attempt.id).where(Attempt.user_id == user.id).limit(1)) is not None:
+        return False
+    pack = content_of(session, version)
+    wanted = set(pack.credentials[0].competencies)
+    who = Principal(user.id, inst.id, Role.LEARNER)
+    rng = random.Random(20261207)
+    with current_app.test_request_context():  # the services build links, as for a request
+        for row in sorted(version.modules, key=lambda m: m.position):
+            if pack.module(row.key).competencies[0] in wanted:
+                take_assessment(session, who, row, 3.0, rng)
+        session.commit()
+    return True
 
 
 def take_assessment(session: Session, who: Principal, row: ModuleRow, theta: float, rng: random.Random,

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 from app.authz import Principal
 from app.credentials import keys, proofs
 from app.credentials.issuance import request_credentials
-from app.demo import take_assessment
+from app.demo import GRADUATE, ensure_demo, seed_graduate, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
-from app.models import AbilityRecord, Credential, Job, ModuleRow, PackVersion, Role
+from app.models import AbilityRecord, Attempt, Credential, Job, ModuleRow, PackVersion, Role, User
 from app.packstore import content_of, import_pack
 from tests.app import factories
 from tests.app.test_proofs import OB3, _independent_verdict
@@ -139,3 +139,20 @@ def test_a_learner_who_does_not_master_earns_nothing(app: Flask, db_session: Ses
            -3.0, seed=3)
     assert db_session.scalar(select(func.count()).select_from(Credential)) == 0
     assert not any(r.mastery == "mastered" for r in db_session.scalars(select(AbilityRecord)))
+
+
+def test_the_demo_graduate_has_earned_the_first_credential_through_the_engine(
+        app: Flask, db_session: Session) -> None:
+    inst, _accounts = ensure_demo(db_session)
+    with app.app_context():
+        assert seed_graduate(db_session, inst) is True
+        assert seed_graduate(db_session, inst) is False  # only once
+        while jobs.run_due(sessions(app)):
+            pass
+    graduate = db_session.scalar(select(User).where(User.email == GRADUATE.email))
+    assert graduate is not None
+    earned = {c.rule for c in db_session.scalars(select(Credential).where(Credential.user_id == graduate.id))}
+    assert FIRST in earned
+    attempts = db_session.scalar(select(func.count()).select_from(Attempt)
+                                 .where(Attempt.user_id == graduate.id))
+    assert attempts == 3  # one assessment per competency of the credential, answered item by item
