@@ -58,7 +58,8 @@ def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institutio
     for account in DEMO_ACCOUNTS:
         exists = session.scalar(select(User.id).where(User.email == normalise_email(account.email)))
         if exists is None:
-            create_user(session, name=f"Demo {account.role.value}", email=account.email,
+            name = "Demo graduate" if account.email == GRADUATE.email else f"Demo {account.role.value}"
+            create_user(session, name=name, email=account.email,
                         password=account.password, institution=inst, role=account.role)
     session.commit()
     if with_pack:
