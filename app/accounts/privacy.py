@@ -29,6 +29,7 @@ from app.models import (
     AbilityRecord,
     Attempt,
     AttemptStatus,
+    Credential,
     Institution,
     LessonVisit,
     LoginSession,
@@ -351,8 +352,12 @@ def personal_data(session: Session, user: User) -> dict[str, Any]:
         "memberships": memberships, "sign_ins": sign_ins, "lesson_visits": visits,
         "attempts": attempts, "evidence": evidence, "path_decisions": decisions,
         "packs_imported": imported,
-        # issued credentials (badges) join here once Thetapath issues them (issue 12)
-        "credentials": [],
+        "credentials": [
+            {"id": c.id, "name": c.document.get("name", c.rule), "institution": institution(c.institution_id),
+             "issued_at": _when(c.issued_at), "revoked_at": _when(c.revoked_at) if c.revoked_at else None,
+             "revoked_reason": c.revoked_reason, "credential": c.document}
+            for c in session.scalars(select(Credential).where(Credential.user_id == user.id)
+                                     .order_by(Credential.issued_at))],
     }
 
 
@@ -372,7 +377,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
                  "mastery", "cut", "items", "attempt_id", "recorded_at"),
     "path_decisions": ("id", "institution", "pack", "pack_version", "recommended", "decided_at"),
     "packs_imported": ("institution", "pack", "pack_version", "imported_at"),
-    "credentials": ("id", "name", "issued_at"),
+    "credentials": ("id", "name", "institution", "issued_at", "revoked_at", "revoked_reason"),
 }
 
 _README = """Your data from Thetapath, exported {when}.
@@ -392,7 +397,7 @@ responses.csv       each answer you gave, in the words of the options you chose;
 evidence.csv        each estimate of a competency added to your record, and the questions behind it
 path_decisions.csv  the modules recommended to you, best first, and when
 packs_imported.csv  content packs you imported (instructors and administrators)
-credentials.csv     credentials issued to you (none yet: Thetapath does not issue credentials yet)
+credentials.csv     credentials issued to you (the JSON download holds each signed credential whole)
 
 Lists inside a cell are separated by " | "; a matching answer reads "left -> right".
 Right answers and item parameters are not part of your data and are not included.

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.authz import Principal
 from app.credentials import keys, proofs
 from app.credentials.issuance import request_credentials
-from app.demo import GRADUATE, ensure_demo, seed_graduate, take_assessment
+from app.demo import GRADUATE, GRADUATE_ABILITY, ensure_demo, seed_graduate, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
 from app.models import AbilityRecord, Attempt, Credential, Job, ModuleRow, PackVersion, Role, User
@@ -60,9 +60,11 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     rule = next(r for r in pack.credentials if r.id == FIRST)
     who = Principal(learner.id, inst.id, Role.LEARNER)
 
-    _study(app, db_session, who, version, set(rule.competencies[:2]), 3.0, seed=1)
+    _study(app, db_session, who, version, set(rule.competencies[:2]), GRADUATE_ABILITY,
+           seed=1)
     assert db_session.scalar(select(func.count()).select_from(Credential)) == 0  # not all parts yet
-    _study(app, db_session, who, version, set(rule.competencies[2:]), 3.0, seed=2)
+    _study(app, db_session, who, version, set(rule.competencies[2:]), GRADUATE_ABILITY,
+           seed=2)
     mastered = {r.competency for r in db_session.scalars(select(AbilityRecord)) if r.mastery == "mastered"}
     assert set(rule.competencies) <= mastered
     issued = {c.rule: c for c in db_session.scalars(select(Credential))}
@@ -119,6 +121,9 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     download = client.get(f"/wallet/{credential.id}.json")
     assert download.mimetype == "application/ld+json" and download.json == document
     assert "in your wallet" in client.get(f"/learn/packs/{version.id}/standing").data.decode()
+    exported = client.get("/account/export.json").json  # the learner's own data includes them
+    assert exported is not None
+    assert {c["name"]: c["credential"] for c in exported["credentials"]}[rule.title] == document
     other = factories.user(db_session, inst, Role.LEARNER)
     factories.sign_in(client, other.email)
     assert client.get(f"/wallet/{credential.id}.json").status_code == 404

@@ -19,7 +19,7 @@ from app.authz import Principal
 from app.cli import main
 from app.credentials import proofs, status
 from app.db import make_engine
-from app.demo import take_assessment
+from app.demo import GRADUATE_ABILITY, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
 from app.migrate import upgrade
@@ -45,7 +45,7 @@ def test_a_revoked_credential_fails_verification_everywhere(
     version = import_pack(db_session, inst, DEMO, None).version
     rule = next(r for r in content_of(db_session, version).credentials if r.id == FIRST)
     _study(app, db_session, Principal(learner.id, inst.id, Role.LEARNER), version, set(rule.competencies),
-           3.0, seed=1)
+           GRADUATE_ABILITY, seed=1)
     credential = db_session.scalar(select(Credential).where(Credential.rule == FIRST))
     assert credential is not None and credential.status_index is not None
     document = credential.document
@@ -121,7 +121,7 @@ def test_the_command_line_reads_this_sites_revocation_lists(tmp_path: Path) -> N
         with app.test_request_context():
             for row in session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)):
                 if content_of(session, version).module(row.key).competencies[0] in rule.competencies:
-                    take_assessment(session, who, row, 3.0, rng)
+                    take_assessment(session, who, row, GRADUATE_ABILITY, rng)
             session.commit()  # a request's transaction holds the write lock until it ends
         while jobs.run_due(sessions(app)):
             pass
