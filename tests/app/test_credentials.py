@@ -161,3 +161,32 @@ def test_the_demo_graduate_has_earned_the_first_credential_through_the_engine(
     attempts = db_session.scalar(select(func.count()).select_from(Attempt)
                                  .where(Attempt.user_id == graduate.id))
     assert attempts == 3  # one assessment per competency of the credential, answered item by item
+
+
+def test_earning_both_parts_and_the_capstone_issues_the_stacked_credential(
+        app: Flask, db_session: Session, tmp_path: Path) -> None:
+    inst = factories.institution(db_session)
+    learner = factories.user(db_session, inst, Role.LEARNER)
+    version = import_pack(db_session, inst, DEMO, None).version
+    pack = content_of(db_session, version)
+    stack = next(r for r in pack.credentials if r.credentials)  # data-literacy-certificate
+    who = Principal(learner.id, inst.id, Role.LEARNER)
+    parts = {p: next(r for r in pack.credentials if r.id == p) for p in stack.credentials}
+    _study(app, db_session, who, version, set(parts[stack.credentials[0]].competencies), GRADUATE_ABILITY,
+           seed=5)
+    assert stack.id not in {c.rule for c in db_session.scalars(select(Credential))}  # one part only
+    rest = {c for p in stack.credentials[1:] for c in parts[p].competencies} | set(stack.competencies)
+    _study(app, db_session, who, version, rest, GRADUATE_ABILITY, seed=6)
+    issued = {c.rule: c for c in db_session.scalars(select(Credential))}
+    assert set(stack.credentials) | {stack.id} <= set(issued)
+    document = issued[stack.id].document
+    achievement = document["credentialSubject"]["achievement"]
+    assert achievement["creditsAvailable"] == 2.0
+    assert [r["type"] for r in achievement["related"]] == [["Related"]] * len(stack.credentials)
+    part_ids = {issued[p].document["id"] for p in stack.credentials}
+    assert part_ids <= {e.get("id") for e in document["evidence"]}  # the parts, by their credentials' ids
+    assert _independent_verdict(document, tmp_path)["verified"] is True
+    if OB3.is_dir():
+        jsonschema = pytest.importorskip("jsonschema")
+        schema = json.loads((OB3 / "schemas" / "ob_v3p0_achievementcredential_schema.json").read_text())
+        jsonschema.Draft201909Validator(schema).validate(document)
