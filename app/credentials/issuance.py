@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal
-from app.credentials import proofs
+from app.credentials import proofs, vcjwt
 from app.credentials.documents import MeasuredCompetency, achievement_credential, iso
 from app.credentials.keys import signing_key
 from app.credentials.status import entry, free_index
@@ -108,8 +108,10 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
                                                    f"{part['validFrom'][:10]}, is part of this one."}
                                      for part in parts]
             signed = proofs.sign(document, key.private_key, key.verification_method, iso(now))
+            token = vcjwt.encode(document, key.private_key, key.verification_method)
             s.add(Credential(id=credential_id, institution_id=institution_id, user_id=user_id,
-                             pack_version_id=version_id, rule=rule_id, document=signed, issued_at=now,
+                             pack_version_id=version_id, rule=rule_id, document=signed, jwt=token,
+                             issued_at=now,
                              status_index=index,
                              valid_until=(now + timedelta(days=rule.expires_after_days)
                                           if rule.expires_after_days is not None else None)))

@@ -1,8 +1,9 @@
 """Verifying an Open Badges 3.0 credential offline: what anyone can check without calling its issuer.
 
-Input is treated as hostile. It may be at most ``MAX_BYTES`` of UTF-8 JSON, nested at most
-``MAX_DEPTH`` deep, and may name only the JSON-LD contexts known here (nothing is ever fetched). It
-gets one verdict with a line per check:
+Input is treated as hostile. It may be at most ``MAX_BYTES`` of UTF-8: a credential's JSON (with
+its embedded proof), nested at most ``MAX_DEPTH`` deep and naming only the JSON-LD contexts known
+here (nothing is ever fetched), or a VC-JWT (EdDSA only; :mod:`app.credentials.vcjwt`). It gets one
+verdict with a line per check:
 
 - **format**: a W3C Verifiable Credential (VC 2.0 context first) that is an Open Badge
   (``OpenBadgeCredential`` or ``AchievementCredential``) with an issuer, a subject and ``validFrom``;
@@ -19,17 +20,19 @@ The credential is valid only when every check passes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.credentials import proofs
+from app.credentials import proofs, vcjwt
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 BADGE_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 StatusLookup = Callable[[dict[str, Any]], "bool | None"]
 """Whether a credential is revoked, from a revocation list that can be read here (None: none can)."""
 
@@ -87,8 +90,9 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def read(data: bytes | str) -> dict[str, Any]:
-    """The credential in ``data``; Unreadable says why it cannot be read."""
+def read(data: bytes | str) -> dict[str, Any] | str:
+    """The credential in ``data``: its JSON, or a VC-JWT as a string; Unreadable says why it cannot
+    be read."""
     raw = data.encode() if isinstance(data, str) else data
     if len(raw) > MAX_BYTES:
         msg = f"it is larger than {MAX_BYTES:,} bytes, the most a credential here may be"
@@ -98,10 +102,8 @@ def read(data: bytes | str) -> dict[str, Any]:
     except UnicodeDecodeError:
         msg = "it is not UTF-8 text"
         raise Unreadable(msg) from None
-    if text.count(".") == 2 and not text.startswith(("{", "[")):
-        msg = ("it looks like a VC-JWT; this verifier reads the JSON form of a credential (with an "
-               "embedded proof) only")
-        raise Unreadable(msg)
+    if _JWT.fullmatch(text):
+        return text
     try:
         document = json.loads(text)
     except RecursionError:
@@ -154,10 +156,13 @@ def _signature(document: Mapping[str, Any], known: Mapping[str, bytes]) -> Check
         proofs.verify(document, known)
     except proofs.ProofError as err:
         return Check("signature", False, f"The signature does not hold: {err}.")
+    return Check("signature", True, f"Signed by its issuer, {_who(document)}, and unchanged since.")
+
+
+def _who(document: Mapping[str, Any]) -> str:
     issuer = document.get("issuer")
     name = issuer.get("name") if isinstance(issuer, dict) else None
-    who = f"{name} ({issuer_id(document)})" if name else issuer_id(document)
-    return Check("signature", True, f"Signed by its issuer, {who}, and unchanged since.")
+    return f"{name} ({issuer_id(document)})" if name else issuer_id(document)
 
 
 def issuer_id(document: Mapping[str, Any]) -> str:
@@ -192,12 +197,25 @@ def _status(document: dict[str, Any], status: StatusLookup | None) -> Check:
     return Check("status", True, "Not revoked: its issuer's revocation list says so.")
 
 
-def verify_credential(document: dict[str, Any], known: Mapping[str, bytes] | None = None, *,
+def verify_credential(presented: dict[str, Any] | str, known: Mapping[str, bytes] | None = None, *,
                       status: StatusLookup | None = None, now: datetime | None = None) -> Verdict:
-    """Every check of :mod:`app.credentials.verify` on a credential that :func:`read` read."""
+    """Every check of :mod:`app.credentials.verify` on a credential that :func:`read` read (its JSON
+    with an embedded proof, or a VC-JWT)."""
     now = now or datetime.now(UTC)
+    if isinstance(presented, str):
+        try:
+            document = vcjwt.decode(presented, known or {})
+        except proofs.ProofError as err:
+            return Verdict((Check("signature", False, f"The signature does not hold: {err}."),), {})
+        if _depth(document) > MAX_DEPTH:
+            return Verdict((Check("format", False, f"Nested more than {MAX_DEPTH} levels deep."),), {})
+        signature = Check("signature", True, f"Signed by its issuer, {_who(document)}, as a VC-JWT "
+                                             "(EdDSA), and unchanged since.")
+    else:
+        document, signature = presented, None
     form = _format(document)
-    checks = [form, _signature(document, known or {}) if form.ok else
-              Check("signature", False, "Not checked: it is not an Open Badge."),
-              _validity(document, now), _status(document, status)]
+    if not form.ok:
+        signature = Check("signature", False, "Not checked: it is not an Open Badge.")
+    checks = [form, signature or _signature(document, known or {}), _validity(document, now),
+              _status(document, status)]
     return Verdict(tuple(checks), document)

@@ -36,18 +36,23 @@ def wallet() -> ResponseReturnValue:
     return render("credentials/wallet.html", credentials=credentials)
 
 
-@bp.route("/<credential_id>.json")
+@bp.route("/<credential_id>.<any(json, jwt):form>")
 @login_required
-def download(credential_id: str) -> ResponseReturnValue:
-    """The signed credential, exactly as issued (Open Badges 3.0, JSON-LD)."""
-    return _download(scoped(db.session(), Credential, credential_id, principal(), own=True))
+def download(credential_id: str, form: str) -> ResponseReturnValue:
+    """The signed credential, exactly as issued: Open Badges 3.0 JSON-LD, or the same as a VC-JWT."""
+    return _download(scoped(db.session(), Credential, credential_id, principal(), own=True), form)
 
 
-def _download(credential: Credential) -> Response:
-    filename = f"{credential.rule}-{credential.id}.json"
+def _download(credential: Credential, form: str) -> Response:
+    filename = f"{credential.rule}-{credential.id}.{form}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if form == "jwt":
+        if credential.jwt is None:
+            msg = "This credential was issued before credentials had a JWT form."
+            raise NotFound(msg)
+        return Response(credential.jwt, mimetype="application/jwt", headers=headers)
     return Response(json.dumps(credential.document, indent=2, ensure_ascii=False),
-                    mimetype="application/ld+json",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    mimetype="application/ld+json", headers=headers)
 
 
 def _wants_json() -> bool:
@@ -127,11 +132,11 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
     return render("credentials/credential.html", credential=credential, verdict=verdict)
 
 
-@issuer.route("/credentials/<credential_id>.json")
-def credential_json(credential_id: str) -> ResponseReturnValue:
-    """The credential itself, to download from its public page."""
+@issuer.route("/credentials/<credential_id>.<any(json, jwt):form>")
+def credential_json(credential_id: str, form: str) -> ResponseReturnValue:
+    """The credential itself, to download from its public page (JSON-LD, or the VC-JWT)."""
     credential = db.session().get(Credential, credential_id)
     if credential is None:
         msg = "There is no such credential here."
         raise NotFound(msg)
-    return _download(credential)
+    return _download(credential, form)

@@ -47,6 +47,8 @@ class Credential(Base):
         ForeignKey("pack_version.id", ondelete="CASCADE"), index=True)
     rule: Mapped[str] = mapped_column(String(64))  # the pack's credential id
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the same credential as a VC-JWT, signed at issuance with the same key
+    jwt: Mapped[str | None] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # its bit in the institution's revocation list (BitstringStatusList), drawn at random

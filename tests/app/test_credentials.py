@@ -5,12 +5,14 @@ schema (when ``../shared`` is beside the repository) and passes an independent v
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.authz import Principal
 from app.credentials import keys, proofs
 from app.credentials.issuance import request_credentials
+from app.credentials.verify import read, verify_credential
 from app.demo import GRADUATE, GRADUATE_ABILITY, ensure_demo, seed_graduate, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
@@ -103,6 +106,22 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     proofs.verify(document)
     assert _independent_verdict(document, tmp_path) == {"verified": True, "error": None}
 
+    # the same credential as a VC-JWT (EdDSA), signed at issuance: its signature checked here with
+    # the cryptography package directly, its payload the credential with the registered claims
+    assert credential.jwt is not None
+    header_b64, payload_b64, signature_b64 = credential.jwt.split(".")
+    header, payload = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+                       for part in (header_b64, payload_b64))
+    assert header == {"alg": "EdDSA", "kid": key.verification_method, "typ": "JWT"}
+    Ed25519PublicKey.from_public_bytes(key.public_key).verify(
+        base64.urlsafe_b64decode(signature_b64 + "=" * (-len(signature_b64) % 4)),
+        f"{header_b64}.{payload_b64}".encode())
+    assert {k: v for k, v in payload.items() if k not in ("iss", "jti", "nbf")} == \
+        {k: v for k, v in document.items() if k != "proof"}
+    assert (payload["iss"], payload["jti"]) == (document["issuer"]["id"], document["id"])
+    assert verify_credential(read(credential.jwt)).valid is False  # its revocation list is not known here
+    assert verify_credential(read(credential.jwt), status=lambda d: False).valid is True
+
     # asked again (another attempt, a retried job): still one
     with app.app_context():
         request_credentials(db_session, learner.id, version, "again")
@@ -120,6 +139,8 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     assert str(escape(evidence[0]["narrative"])) in page
     download = client.get(f"/wallet/{credential.id}.json")
     assert download.mimetype == "application/ld+json" and download.json == document
+    as_jwt = client.get(f"/wallet/{credential.id}.jwt")
+    assert as_jwt.mimetype == "application/jwt" and as_jwt.data.decode() == credential.jwt
     assert "in your wallet" in client.get(f"/learn/packs/{version.id}/standing").data.decode()
     exported = client.get("/account/export.json").json  # the learner's own data includes them
     assert exported is not None

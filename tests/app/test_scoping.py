@@ -72,7 +72,7 @@ def test_no_endpoint_reveals_another_institutions_objects(
                   "position": 0, "path": "images/bar-chart.svg", "job_id": job_id, "what": "responses",
                   "membership_id": learner.memberships[0].id, "invitation_id": invitation_id, "token": "x",
                   "item_id": "dd-001", "pending_id": pending_id, "number": 0,
-                  "credential_id": credential_id}
+                  "credential_id": credential_id, "form": "json"}
         checked = 0
         for rule in app.url_map.iter_rules():
             if rule.endpoint in PUBLIC:

@@ -4,6 +4,7 @@ beside the repository) judged as 1EdTech judges them."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import json
@@ -11,12 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 
 from app.cli import main
-from app.credentials import proofs
+from app.credentials import proofs, vcjwt
 from app.credentials.verify import MAX_BYTES, Unreadable, read, verify_credential
 from tests.app.test_proofs import CREDENTIAL, OB3, _issued_by, _key
 
@@ -69,7 +72,6 @@ def test_a_good_credential_passes_every_check_and_each_fault_fails_its_own() -> 
     (b" " + b"[" * 100_000 + b"]" * 100_000, "nested more than 64"),
     (b'{"a":' * 70 + b"1" + b"}" * 70, "nested more than 64"),
     (b'{"pad": "' + b"x" * (MAX_BYTES + 10) + b'"}', "larger than 1,000,000 bytes"),
-    (b"eyJhbGciOiJub25lIn0.eyJ2YyI6e319.", "looks like a VC-JWT"),
 ])
 def test_hostile_input_is_unreadable_with_a_reason(data: bytes, says: str) -> None:
     with pytest.raises(Unreadable, match=says):
@@ -77,7 +79,9 @@ def test_hostile_input_is_unreadable_with_a_reason(data: bytes, says: str) -> No
 
 
 def test_the_command_line_answers_with_exit_codes(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = CliRunner(env={"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'none.sqlite'}",
+                            "THETAPATH_SECRET_KEY": "x", "THETAPATH_CREDENTIAL_KEY": "y",
+                            "THETAPATH_TESTING": "true"})
     good = tmp_path / "good.json"
     good.write_text(json.dumps(_signed()), encoding="utf-8")
     result = runner.invoke(main, ["credentials", "verify", str(good)])
@@ -98,6 +102,10 @@ def test_the_command_line_answers_with_exit_codes(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cannot be read" in result.output
     result = runner.invoke(main, ["credentials", "verify", "-"], input=json.dumps(_signed()))
     assert result.exit_code == 0
+    token = tmp_path / "badge.jwt"
+    token.write_text(_jwt(), encoding="utf-8")
+    result = runner.invoke(main, ["credentials", "verify", str(token)])
+    assert result.exit_code == 0 and "as a VC-JWT" in result.output
 
 
 def _expected() -> list[tuple[str, bool]]:
@@ -121,6 +129,7 @@ def test_1edtech_validator_samples_get_1edtechs_verdict(name: str, valid: bool) 
     vector = json.loads((OB3 / "test-vectors" / "obv3p0-eddsa-rdfc-2022.json").read_text(encoding="utf-8"))
     public = bytes.fromhex(vector["keyPair"]["publicKeyHex"])
     credential = read((OB3 / "validator-samples" / name).read_bytes())
+    assert isinstance(credential, dict)
     proof = credential.get("proof")
     listed = proof if isinstance(proof, list) else [proof]
     known = {p["verificationMethod"]: public for p in listed
@@ -162,3 +171,36 @@ def test_the_public_verifier_answers_pages_and_json_without_an_account(client: F
         assert says in answer.json["checks"][0]["message"]
     page = client.post("/verify", data={"credential": "[" * 100_000}).data.decode()
     assert "Not a credential: it is nested more than 64 levels deep." in page
+
+
+def _jwt(**changes: Any) -> str:
+    private, public = _key(21)
+    return vcjwt.encode({**_issued_by(public), **changes}, private, proofs.did_key_method(public))
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def test_a_vc_jwt_is_verified_and_forged_or_unsafe_tokens_are_refused() -> None:
+    token = _jwt()
+    verdict = verify_credential(read(token), now=NOW)
+    assert verdict.valid and "as a VC-JWT (EdDSA)" in verdict.checks[1].message
+    assert verdict.credential["name"] == "Describing data"
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    changed = f"{header}.{_b64({**claims, 'name': 'Describing datA'})}.{signature}"
+    assert "does not match its content" in verify_credential(read(changed), now=NOW).checks[0].message
+    unsigned = f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}."
+    assert "only EdDSA is accepted" in verify_credential(read(unsigned), now=NOW).checks[0].message
+    hs256 = f"{_b64({'alg': 'HS256', 'kid': json.loads(base64.urlsafe_b64decode(header + '=='))['kid']})}" \
+        f".{payload}.{signature}"
+    assert "only EdDSA is accepted" in verify_credential(read(hs256), now=NOW).checks[0].message
+    private, public = _key(21)
+    body = {**_issued_by(public)}
+    forged_claims = jwt.encode({**body, "iss": proofs.did_key(public), "jti": "urn:uuid:other", "nbf": 0},
+                               Ed25519PrivateKey.from_private_bytes(private), algorithm="EdDSA",
+                               headers={"kid": proofs.did_key_method(public)})
+    assert "claims disagree" in verify_credential(read(forged_claims), now=NOW).checks[0].message
+    expired = verify_credential(read(_jwt(validUntil="2026-12-01T00:00:00Z")), now=NOW)
+    assert [c.check for c in expired.checks if not c.ok] == ["validity"]

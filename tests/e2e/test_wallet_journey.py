@@ -67,7 +67,7 @@ def test_a_graduate_downloads_and_verifies_a_badge_and_sees_it_revoked(
     assert document["id"].endswith(credential.id) and document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
 
     page.goto(f"{live.url}/verify")
-    page.get_by_label("The credential (JSON)").fill(saved.read_text(encoding="utf-8"))
+    page.get_by_label("The credential (JSON or JWT)").fill(saved.read_text(encoding="utf-8"))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", name="Valid: Data reader")).to_be_visible()
     _checked(page, "verify-valid")
