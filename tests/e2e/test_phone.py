@@ -28,11 +28,12 @@ from sqlalchemy import select, text
 from app import db
 from app.accounts.invitations import new_invitation
 from app.accounts.services import create_user
-from app.demo import DEMO_INSTITUTION, ensure_demo
+from app.demo import DEMO_INSTITUTION, GRADUATE, ensure_demo, seed_graduate
 from app.models import Institution, PackVersion, Role
 from tests.app.test_pack_versions import _changed_copy, _zipped
 from tests.e2e.conftest import LiveServer, axe_violations, shot
 from tests.e2e.test_learner_journey import PACK, answer, pending, sign_in, take_until_done
+from tests.e2e.test_wallet_journey import _issued
 
 WIDTHS = (320, 390, 1280)
 SHOTS = (390, 1280)  # widths with a screenshot and an accessibility check
@@ -43,7 +44,7 @@ FLAGGED = "phone-flagged@example.org"  # a finished attempt the instructor sees 
 INSTRUCTOR = "instructor@example.org"
 ADMIN = "admin@example.org"
 PASSWORDS = {LEARNER: PASSWORD, FLAGGED: PASSWORD, INSTRUCTOR: "teach-with-evidence",
-             ADMIN: "run-the-institution"}
+             ADMIN: "run-the-institution", GRADUATE.email: GRADUATE.password}
 
 FIGURE_MODULE = "margins-of-error"  # its first lesson has a table, its second the confidence-interval figure
 
@@ -53,7 +54,7 @@ class World:
     """The live server with the accounts and attempts the screens show; ``ids`` fill path templates."""
 
     live: LiveServer
-    ids: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int | str] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)  # e-mail -> Playwright storage state
 
     def url(self, path: str) -> str:
@@ -211,6 +212,10 @@ SCREENS: list[Screen] = [
     Screen("learner-analytics", INSTRUCTOR, "/author/versions/{version}/learners"),
     Screen("recalibration", INSTRUCTOR, _recalibration),
     Screen("members", ADMIN, "/admin/members"),
+    Screen("wallet", GRADUATE.email, "/wallet/"),
+    Screen("credential-page", None, "/credentials/{credential}"),
+    Screen("verify", None, "/verify"),
+    Screen("issued-credentials", ADMIN, "/admin/credentials"),
 ]
 
 
@@ -257,7 +262,11 @@ def world(live: LiveServer, browser: Browser) -> Iterator[World]:
         "math_lesson": next(i for i, lesson in enumerate(maths.lessons) if "$" in lesson.markdown),
     }
 
-    for email in (LEARNER, FLAGGED, INSTRUCTOR, ADMIN):
+    with live.app.app_context():  # the graduate's credentials, issued by the live app's job thread
+        session = db.session()
+        seed_graduate(session, session.query(Institution).filter_by(slug=DEMO_INSTITUTION[0]).one())
+    w.ids["credential"] = _issued(live).id
+    for email in (LEARNER, FLAGGED, INSTRUCTOR, ADMIN, GRADUATE.email):
         ctx = browser.new_context()
         page = ctx.new_page()
         sign_in(page, live, email, PASSWORDS[email])
