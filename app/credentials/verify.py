@@ -1,9 +1,9 @@
 """Verifying an Open Badges 3.0 credential offline: what anyone can check without calling its issuer.
 
-Input is treated as hostile. It may be at most ``MAX_BYTES`` of UTF-8: a credential's JSON (with
-its embedded proof), nested at most ``MAX_DEPTH`` deep and naming only the JSON-LD contexts known
-here (nothing is ever fetched), or a VC-JWT (EdDSA only; :mod:`app.credentials.vcjwt`). It gets one
-verdict with a line per check:
+Input is treated as hostile. It may be at most ``MAX_BYTES``: a badge image (PNG or SVG) with a
+credential baked in, or UTF-8 text: a credential's JSON (with its embedded proof), nested at most
+``MAX_DEPTH`` deep and naming only the JSON-LD contexts known here (nothing is ever fetched), or a
+VC-JWT (EdDSA only; :mod:`app.credentials.vcjwt`). It gets one verdict with a line per check:
 
 - **format**: a W3C Verifiable Credential (VC 2.0 context first) that is an Open Badge
   (``OpenBadgeCredential`` or ``AchievementCredential``) with an issuer, a subject and ``validFrom``;
@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.credentials import proofs, vcjwt
+from app.credentials.images import unbake
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
@@ -97,6 +98,12 @@ def read(data: bytes | str) -> dict[str, Any] | str:
     if len(raw) > MAX_BYTES:
         msg = f"it is larger than {MAX_BYTES:,} bytes, the most a credential here may be"
         raise Unreadable(msg)
+    if raw.startswith(b"\x89PNG") or raw.lstrip()[:5] in (b"<svg ", b"<?xml"):
+        baked = unbake(raw)
+        if baked is None:
+            msg = "it is an image without a credential baked in"
+            raise Unreadable(msg)
+        raw = baked.encode()
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

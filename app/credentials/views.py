@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app import db
 from app.authz import principal, roles_required, scoped
+from app.credentials.images import badge_png, badge_svg
 from app.credentials.issuance import credentials_of, issued_credentials
 from app.credentials.keys import known_keys
 from app.credentials.status import revoke, revoked_here, status_list_credential
@@ -36,10 +37,11 @@ def wallet() -> ResponseReturnValue:
     return render("credentials/wallet.html", credentials=credentials)
 
 
-@bp.route("/<credential_id>.<any(json, jwt):form>")
+@bp.route("/<credential_id>.<any(json, jwt, svg, png):form>")
 @login_required
 def download(credential_id: str, form: str) -> ResponseReturnValue:
-    """The signed credential, exactly as issued: Open Badges 3.0 JSON-LD, or the same as a VC-JWT."""
+    """The signed credential, exactly as issued: Open Badges 3.0 JSON-LD, the same as a VC-JWT, or a
+    badge image (SVG or PNG) with the credential baked in."""
     return _download(scoped(db.session(), Credential, credential_id, principal(), own=True), form)
 
 
@@ -51,6 +53,10 @@ def _download(credential: Credential, form: str) -> Response:
             msg = "This credential was issued before credentials had a JWT form."
             raise NotFound(msg)
         return Response(credential.jwt, mimetype="application/jwt", headers=headers)
+    if form == "svg":
+        return Response(badge_svg(credential.document), mimetype="image/svg+xml", headers=headers)
+    if form == "png":
+        return Response(badge_png(credential.document), mimetype="image/png", headers=headers)
     return Response(json.dumps(credential.document, indent=2, ensure_ascii=False),
                     mimetype="application/ld+json", headers=headers)
 
@@ -132,7 +138,7 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
     return render("credentials/credential.html", credential=credential, verdict=verdict)
 
 
-@issuer.route("/credentials/<credential_id>.<any(json, jwt):form>")
+@issuer.route("/credentials/<credential_id>.<any(json, jwt, svg, png):form>")
 def credential_json(credential_id: str, form: str) -> ResponseReturnValue:
     """The credential itself, to download from its public page (JSON-LD, or the VC-JWT)."""
     credential = db.session().get(Credential, credential_id)

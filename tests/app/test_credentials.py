@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.authz import Principal
 from app.credentials import keys, proofs
+from app.credentials.images import unbake
 from app.credentials.issuance import request_credentials
 from app.credentials.verify import read, verify_credential
 from app.demo import GRADUATE, GRADUATE_ABILITY, ensure_demo, seed_graduate, take_assessment
@@ -141,6 +142,9 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     assert download.mimetype == "application/ld+json" and download.json == document
     as_jwt = client.get(f"/wallet/{credential.id}.jwt")
     assert as_jwt.mimetype == "application/jwt" and as_jwt.data.decode() == credential.jwt
+    for form, media in (("png", "image/png"), ("svg", "image/svg+xml")):
+        image = client.get(f"/wallet/{credential.id}.{form}")
+        assert image.mimetype == media and json.loads(unbake(image.data) or "{}") == document
     assert "in your wallet" in client.get(f"/learn/packs/{version.id}/standing").data.decode()
     exported = client.get("/account/export.json").json  # the learner's own data includes them
     assert exported is not None

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 
 from app.cli import main
 from app.credentials import proofs, vcjwt
+from app.credentials.images import badge_png, badge_svg, unbake
 from app.credentials.verify import MAX_BYTES, Unreadable, read, verify_credential
 from tests.app.test_proofs import CREDENTIAL, OB3, _issued_by, _key
 
@@ -204,3 +205,26 @@ def test_a_vc_jwt_is_verified_and_forged_or_unsafe_tokens_are_refused() -> None:
     assert "claims disagree" in verify_credential(read(forged_claims), now=NOW).checks[0].message
     expired = verify_credential(read(_jwt(validUntil="2026-12-01T00:00:00Z")), now=NOW)
     assert [c.check for c in expired.checks if not c.ok] == ["validity"]
+
+
+def test_badge_images_carry_their_credential_and_the_verifier_reads_it_back() -> None:
+    signed = _signed()
+    svg = badge_svg(signed).encode()
+    png = badge_png(signed)
+    assert png.startswith(b"\x89PNG") and b"iTXt" in png and b"openbadgecredential" in png
+    assert b'<openbadges:credential><![CDATA[{' in svg
+    for image in (svg, png):
+        baked = unbake(image)
+        assert baked is not None and json.loads(baked) == signed
+        assert verify_credential(read(image), now=NOW).valid
+    # a hostile SVG (an entity bomb) is refused without expanding anything, and an image without a
+    # credential is said to be one
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+            b'<svg xmlns="http://www.w3.org/2000/svg">&b;</svg>')
+    for image in (bomb, b'<svg xmlns="http://www.w3.org/2000/svg"></svg>'):
+        with pytest.raises(Unreadable, match="image without a credential"):
+            read(image)
+    # a changed character in the baked credential fails its signature
+    tampered = svg.replace(b'"name": "Describing data"', b'"name": "Describing datA"')
+    assert tampered != svg
+    assert "changed after it was signed" in _failed(json.loads(unbake(tampered) or "{}"))["signature"]
