@@ -1,9 +1,10 @@
 """xAPI 1.0.3 statements: what a learner did, for a learning record store (LRS) and for export.
 
-Three verbs, from ADL's vocabulary: *answered* (each scored answer, with the score and the estimate
+Four verbs: from ADL's vocabulary *answered* (each scored answer, with the score and the estimate
 after it), *completed* (a finished module assessment, with its estimate) and *mastered* (a competency
-credited by an attempt). Statements are written in the same transaction as what they report, so one
-exists exactly when the event does.
+credited by an attempt); and *earned* (a credential issued, with its id; the verb of the xAPI
+registry's TinCan vocabulary). Statements are written in the same transaction as what they report,
+so one exists exactly when the event does.
 
 - **Actor**: an ``account`` on the site (``homePage``: ``XAPI_BASE_IRI``) whose ``name`` is a
   pseudonym, an HMAC of the account number under the app's secret key: an LRS can follow a learner
@@ -44,10 +45,12 @@ VERBS = {
     "answered": "http://adlnet.gov/expapi/verbs/answered",
     "completed": "http://adlnet.gov/expapi/verbs/completed",
     "mastered": "http://adlnet.gov/expapi/verbs/mastered",
+    "earned": "http://id.tincanapi.com/verb/earned",
 }
 INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
 ASSESSMENT = "http://adlnet.gov/expapi/activities/assessment"
 OBJECTIVE = "http://adlnet.gov/expapi/activities/objective"
+BADGE = "http://activitystrea.ms/schema/1.0/badge"
 
 
 def base_iri() -> str:
@@ -84,25 +87,13 @@ class Recorder:
                        if module_key else _activity(f"{self.root}/placement", ASSESSMENT, module_title))
 
     def _add(self, key: str, verb: str, obj: dict[str, Any], result: dict[str, Any]) -> None:
-        statement_id = str(uuid.uuid5(NAMESPACE, f"{base_iri()}/{key}"))
         context: dict[str, Any] = {
             "registration": str(uuid.uuid5(NAMESPACE, f"{base_iri()}/attempt/{self.attempt.id}")),
             "platform": "Thetapath"}
         if obj is not self.parent:  # an answer or a competency belongs to the assessment
             context["contextActivities"] = {"parent": [self.parent]}
-        statement = {
-            "id": statement_id,
-            "actor": {"objectType": "Agent", "account": {"homePage": base_iri(),
-                                                         "name": pseudonym(self.attempt.user_id)}},
-            "verb": {"id": VERBS[verb], "display": {"en": verb}},
-            "object": obj,
-            "result": result,
-            "context": context,
-            "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
-            "version": "1.0.3",
-        }
-        self.session.add(XapiStatement(id=statement_id, institution_id=self.attempt.institution_id,
-                                       pack_version_id=self.version.id, statement=statement))
+        _add(self.session, key, self.attempt.user_id, self.attempt.institution_id, self.version.id, verb,
+             obj, result, context)
 
     def answered(self, position: int, item_id: str, score: int, max_score: int, theta: float,
                  se: float) -> None:
@@ -126,6 +117,33 @@ class Recorder:
         self._add(f"attempt/{self.attempt.id}/mastered/{competency}", "mastered",
                   _activity(f"{self.root}/competencies/{competency}", OBJECTIVE, title),
                   {"success": True, "completion": True, "extensions": _extensions(theta, se)})
+
+
+def earned(session: Session, user_id: int, version: PackVersion, rule: str, title: str,
+           credential_url: str) -> None:
+    """A credential issued to a learner (added to the caller's session, no commit)."""
+    obj = _activity(f"{version.pack.slug}/{version.version}/credentials/{rule}", BADGE, title)
+    _add(session, f"credential/{credential_url}/earned", user_id, version.institution_id, version.id,
+         "earned", obj, {"success": True, "completion": True, "response": credential_url},
+         {"platform": "Thetapath"})
+    ask_delivery(session, version.institution_id, f"credential:{credential_url}")
+
+
+def _add(session: Session, key: str, user_id: int, institution_id: int, version_id: int, verb: str,
+         obj: dict[str, Any], result: dict[str, Any], context: dict[str, Any]) -> None:
+    statement_id = str(uuid.uuid5(NAMESPACE, f"{base_iri()}/{key}"))
+    statement = {
+        "id": statement_id,
+        "actor": {"objectType": "Agent", "account": {"homePage": base_iri(), "name": pseudonym(user_id)}},
+        "verb": {"id": VERBS[verb], "display": {"en": verb}},
+        "object": obj,
+        "result": result,
+        "context": context,
+        "timestamp": utcnow().isoformat().replace("+00:00", "Z"),
+        "version": "1.0.3",
+    }
+    session.add(XapiStatement(id=statement_id, institution_id=institution_id, pack_version_id=version_id,
+                              statement=statement))
 
 
 # --- delivery to a learning record store ---------------------------------------------------------------

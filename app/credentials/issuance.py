@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import xapi
 from app.authz import Principal
 from app.credentials import proofs, vcjwt
 from app.credentials.documents import MeasuredCompetency, achievement_credential, iso
@@ -117,6 +118,9 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
                                           if rule.expires_after_days is not None else None)))
             s.flush()
             made[rule_id] = signed
+            version_row = s.get(PackVersion, version_id)
+            assert version_row is not None  # read in this job; versions are never deleted
+            xapi.earned(s, user_id, version_row, rule_id, rule.title, signed["id"])
 
     if todo:
         ctx.then(store)

@@ -299,6 +299,7 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
         assert result.exit_code == 0, result.output
         assert "learner@example.org" in result.stdout and "http://127.0.0.1:5000/" in result.stdout
         assert ("4 of 4 simulated learners have studied" in result.stderr) == (run == 0)
+        assert ("graduate@example.org took the assessments" in result.stderr) == (run == 0)
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, text
 
@@ -306,7 +307,7 @@ def test_demo_prepares_database_and_accounts_idempotently(tmp_path: Path) -> Non
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with create_engine(env["THETAPATH_DATABASE_URL"]).connect() as conn:
-        assert conn.execute(text("select count(*) from user_account where not simulated")).scalar() == 3
+        assert conn.execute(text("select count(*) from user_account where not simulated")).scalar() == 4
         assert conn.execute(text("select count(*) from user_account where simulated")).scalar() == 4
         # they took assessments through the app: responses with estimates, evidence, no mail address
         assert conn.execute(text("select count(*) from response")).scalar() > 4 * 5

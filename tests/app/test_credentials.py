@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import Flask
 from markupsafe import escape
+from ralph.models.xapi.base.statements import BaseXapiStatement
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,17 @@ from app.credentials.verify import read, verify_credential
 from app.demo import GRADUATE, GRADUATE_ABILITY, ensure_demo, seed_graduate, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
-from app.models import AbilityRecord, Attempt, Credential, Job, ModuleRow, PackVersion, Role, User
+from app.models import (
+    AbilityRecord,
+    Attempt,
+    Credential,
+    Job,
+    ModuleRow,
+    PackVersion,
+    Role,
+    User,
+    XapiStatement,
+)
 from app.packstore import content_of, import_pack
 from tests.app import factories
 from tests.app.test_proofs import OB3, _independent_verdict
@@ -99,6 +110,13 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     text = json.dumps(document)
     assert not {w for w in _bank_words(db_session, version) if f'"{w}"' in text or f" {w} " in text}
     assert '"irt"' not in text and '"correct"' not in text
+
+    # an xAPI statement says it was earned (valid under ralph's independent model)
+    [statement] = [x.statement for x in db_session.scalars(select(XapiStatement))
+                   if x.statement["verb"]["display"]["en"] == "earned"
+                   and x.statement["result"]["response"] == document["id"]]
+    BaseXapiStatement(**statement)
+    assert statement["object"]["definition"]["name"]["en"] == rule.title
 
     # signed by the institution's key, as a did:key issuer
     with app.app_context():
