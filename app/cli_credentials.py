@@ -70,3 +70,61 @@ def _head(path: Path, limit: int) -> bytes:
     except OSError as err:
         click.echo(f"{path}: cannot be read ({err.strerror})", err=True)
         sys.exit(2)
+
+
+@credentials.command("export")
+@click.option("--email", required=True, help="The learner's e-mail address.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="A folder (made if missing) for <id>.json and <id>.jwt of each credential.")
+@with_appcontext
+def export_command(email: str, out: Path) -> None:
+    """Write each of a learner's credentials as <id>.json (JSON-LD) and <id>.jwt (VC-JWT)."""
+    from sqlalchemy import select
+
+    from app import db
+    from app.accounts.services import normalise_email
+    from app.credentials.issuance import credentials_of
+    from app.models import User
+
+    session = db.session()
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        click.echo(f"no account with the e-mail address {email}", err=True)
+        sys.exit(2)
+    issued = credentials_of(session, user.id)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for credential in issued:
+            (out / f"{credential.id}.json").write_text(
+                json.dumps(credential.document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            if credential.jwt:
+                (out / f"{credential.id}.jwt").write_text(credential.jwt + "\n", encoding="utf-8")
+    except OSError as err:
+        click.echo(f"{out}: cannot be written ({err.strerror})", err=True)
+        sys.exit(2)
+    for credential in issued:
+        state = f"revoked {credential.revoked_at:%Y-%m-%d}" if credential.revoked_at else "valid"
+        click.echo(f"{credential.id}  {credential.document.get('name', credential.rule)}  ({state})")
+    click.echo(f"{len(issued)} credential{'' if len(issued) == 1 else 's'} of {user.email} written to {out}",
+               err=True)
+
+
+@credentials.command("rotate-key")
+@click.option("--institution", "slug", required=True, help="The institution (by slug).")
+@with_appcontext
+def rotate_key_command(slug: str) -> None:
+    """Retire an institution's signing key and make a new one; the old public key stays, so what it
+    signed still verifies."""
+    from sqlalchemy import select
+
+    from app import db
+    from app.credentials.keys import rotate
+    from app.models import Institution
+
+    session = db.session()
+    institution = session.scalar(select(Institution).where(Institution.slug == slug))
+    if institution is None:
+        click.echo(f"no institution {slug!r}", err=True)
+        sys.exit(2)
+    key = rotate(session, institution.id)
+    click.echo(f"{slug} now signs with {key.verification_method}")

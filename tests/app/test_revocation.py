@@ -130,6 +130,7 @@ def test_the_command_line_reads_this_sites_revocation_lists(tmp_path: Path) -> N
         path = tmp_path / "badge.json"
         path.write_text(json.dumps(credential.document), encoding="utf-8")
         credential_id, admin_id, inst_id = credential.id, admin.id, inst.id
+        learner_email, slug = learner.email, inst.slug
     env = {f"THETAPATH_{k}": str(v) for k, v in config.items()}
     runner = CliRunner()
     result = runner.invoke(main, ["credentials", "verify", str(path)], env=env)
@@ -142,6 +143,22 @@ def test_the_command_line_reads_this_sites_revocation_lists(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert [c["message"] for c in json.loads(result.output)["checks"] if not c["ok"]] == \
         ["Its issuer has revoked it."]
+    # an admin exports a learner's credentials, and rotates the institution's key: what the old key
+    # signed still verifies (its revocation aside)
+    folder = tmp_path / "export"
+    result = runner.invoke(main, ["credentials", "export", "--email", learner_email, "--out", str(folder)],
+                           env=env)
+    assert result.exit_code == 0 and f"{credential_id}  Data reader  (revoked" in result.stdout
+    assert json.loads((folder / f"{credential_id}.json").read_text()) == json.loads(path.read_text())
+    assert (folder / f"{credential_id}.jwt").read_text().count(".") == 2
+    result = runner.invoke(main, ["credentials", "rotate-key", "--institution", slug], env=env)
+    assert result.exit_code == 0 and "now signs with did:key:z6Mk" in result.stdout
+    result = runner.invoke(main, ["credentials", "verify", str(path)], env=env)
+    assert "ok   signature" in result.output and "FAIL status" in result.output
+    result = runner.invoke(main, ["credentials", "export", "--email", "nobody@x.org", "--out", str(folder)],
+                           env=env)
+    assert result.exit_code == 2 and "no account" in result.output
+
     # elsewhere (no database of this site), whether it was revoked cannot be told: not valid either
     elsewhere = {"THETAPATH_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite'}",
                  "THETAPATH_SECRET_KEY": "x", "THETAPATH_CREDENTIAL_KEY": "y", "THETAPATH_TESTING": "true"}
