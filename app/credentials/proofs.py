@@ -135,6 +135,20 @@ def sign(document: Mapping[str, Any], private_key: bytes, verification_method: s
     return {**copy.deepcopy({k: v for k, v in document.items() if k != "proof"}), "proof": [proof]}
 
 
+def issuer_id(document: Mapping[str, Any]) -> Any:
+    """A credential's issuer id (``issuer`` is an id, or a profile with one); None if it has none."""
+    issuer = document.get("issuer")
+    return issuer.get("id") if isinstance(issuer, dict) else issuer
+
+
+def require_issuers_key(document: Mapping[str, Any], verification_method: str) -> None:
+    """ProofError unless the key belongs to the document's issuer (the method's controller is it)."""
+    controller, issuer = verification_method.partition("#")[0], issuer_id(document)
+    if issuer is not None and controller != issuer:
+        msg = f"it is signed with a key of {controller!r}, not of its issuer {issuer!r}"
+        raise ProofError(msg)
+
+
 def key_of(verification_method: str, known: Mapping[str, bytes]) -> bytes:
     """The public key of a verification method: from a ``did:key`` itself, or one of ``known``."""
     if verification_method in known:
@@ -171,12 +185,7 @@ def verify(document: Mapping[str, Any], known: Mapping[str, bytes] | None = None
         if not isinstance(method, str) or not isinstance(value, str) or not value.startswith("z"):
             msg = "its proof lacks a verification method or a base58btc proof value"
             raise ProofError(msg)
-        issuer = document.get("issuer")
-        issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-        controller = method.partition("#")[0]
-        if issuer_id is not None and controller != issuer_id:
-            msg = f"it is signed with a key of {controller!r}, not of its issuer {issuer_id!r}"
-            raise ProofError(msg)
+        require_issuers_key(document, method)
         key = key_of(method, known or {})
         signed = hash_data(document, proof)  # a ProofError of its own (an unknown context, say)
         try:

@@ -169,13 +169,7 @@ def _signature(document: Mapping[str, Any], known: Mapping[str, bytes]) -> Check
 def _who(document: Mapping[str, Any]) -> str:
     issuer = document.get("issuer")
     name = issuer.get("name") if isinstance(issuer, dict) else None
-    return f"{name} ({issuer_id(document)})" if name else issuer_id(document)
-
-
-def issuer_id(document: Mapping[str, Any]) -> str:
-    """The issuer's id (a DID or URL)."""
-    issuer = document.get("issuer")
-    return str(issuer.get("id") if isinstance(issuer, dict) else issuer)
+    return f"{name} ({proofs.issuer_id(document)})" if name else str(proofs.issuer_id(document))
 
 
 def _validity(document: Mapping[str, Any], now: datetime) -> Check:

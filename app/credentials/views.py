@@ -10,6 +10,7 @@ from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import db
 from app.authz import principal, roles_required, scoped
@@ -126,10 +127,7 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
     """A credential's public page (its share link), verified as it is shown; with ``Accept:
     application/ld+json`` (or ``application/json``), the credential itself."""
     session = db.session()
-    credential = session.get(Credential, credential_id)
-    if credential is None:
-        msg = "There is no such credential here."
-        raise NotFound(msg)
+    credential = _public(session, credential_id)
     best = request.accept_mimetypes.best_match(["text/html", "application/ld+json", "application/json"])
     if best in ("application/ld+json", "application/json"):
         return Response(json.dumps(credential.document, ensure_ascii=False), mimetype=best)
@@ -141,8 +139,13 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
 @issuer.route("/credentials/<credential_id>.<any(json, jwt, svg, png):form>")
 def credential_json(credential_id: str, form: str) -> ResponseReturnValue:
     """The credential itself, to download from its public page (JSON-LD, or the VC-JWT)."""
-    credential = db.session().get(Credential, credential_id)
+    return _download(_public(db.session(), credential_id), form)
+
+
+def _public(session: Session, credential_id: str) -> Credential:
+    """A credential by its id, for anyone who has its link (NotFound if there is none)."""
+    credential = session.get(Credential, credential_id)
     if credential is None:
         msg = "There is no such credential here."
         raise NotFound(msg)
-    return _download(credential, form)
+    return credential
