@@ -112,8 +112,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
             token = vcjwt.encode(document, key.private_key, key.verification_method)
             s.add(Credential(id=credential_id, institution_id=institution_id, user_id=user_id,
                              pack_version_id=version_id, rule=rule_id, document=signed, jwt=token,
-                             issued_at=now,
-                             status_index=index,
+                             issued_at=now, status_index=index,
                              valid_until=(now + timedelta(days=rule.expires_after_days)
                                           if rule.expires_after_days is not None else None)))
             s.flush()
