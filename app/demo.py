@@ -204,11 +204,11 @@ def seed_graduate(session: Session, inst: Institution) -> bool:
 
 
 def take_assessment(session: Session, who: Principal, row: ModuleRow, theta: float, rng: random.Random,
-                    *, gives_up: int | None = None) -> int:
-    """A learner of ability ``theta`` takes a module's assessment through the services, each answer
-    scored as the item's own model says (partial credit included); stops after ``gives_up`` answers
-    if given. Returns the attempt's id (ServiceError if the module cannot be assessed now)."""
-    attempt_id = start(session, who, row.id)
+                    *, gives_up: int | None = None, kind: str = "assessment") -> int:
+    """A learner of ability ``theta`` takes a module's assessment (or test-out: ``kind``) through the
+    services, each answer scored as the item's own model says (partial credit included); stops after
+    ``gives_up`` answers if given. Returns the attempt's id (ServiceError if it cannot start now)."""
+    attempt_id = start(session, who, row.id, kind=kind)
     bank, items = module_bank(session, row.pack_version, row.key)
     for answered in range(200):
         attempt = session.get(Attempt, attempt_id)

@@ -47,15 +47,16 @@ FIRST = "data-reader"  # its competencies: describing-data, centre-and-spread, r
 
 
 def _study(app: Flask, session: Session, who: Principal, version: PackVersion, competencies: set[str],
-           theta: float, seed: int) -> None:
-    """Take the assessment of every module of ``competencies`` (at ability ``theta``), then run the jobs."""
+           theta: float, seed: int, kind: str = "assessment") -> None:
+    """Take the assessment (or test-out) of every module of ``competencies`` (at ability ``theta``),
+    then run the jobs."""
     pack = content_of(session, version)
     rng = random.Random(seed)
     with app.test_request_context():
         for row in session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
                                    .order_by(ModuleRow.position)):
             if pack.module(row.key).competencies[0] in competencies:
-                take_assessment(session, who, row, theta, rng)
+                take_assessment(session, who, row, theta, rng, kind=kind)
     with app.app_context():
         while jobs.run_due(sessions(app)):
             pass
@@ -233,3 +234,18 @@ def test_earning_both_parts_and_the_capstone_issues_the_stacked_credential(
         jsonschema = pytest.importorskip("jsonschema")
         schema = json.loads((OB3 / "schemas" / "ob_v3p0_achievementcredential_schema.json").read_text())
         jsonschema.Draft201909Validator(schema).validate(document)
+
+
+def test_a_passed_test_out_counts_with_its_evidence(app: Flask, db_session: Session) -> None:
+    """Recognition of prior learning: testing out of the modules earns the credential too, and its
+    evidence says how it was measured."""
+    inst = factories.institution(db_session)
+    learner = factories.user(db_session, inst, Role.LEARNER)
+    version = import_pack(db_session, inst, DEMO, None).version
+    rule = next(r for r in content_of(db_session, version).credentials if r.id == FIRST)
+    _study(app, db_session, Principal(learner.id, inst.id, Role.LEARNER), version, set(rule.competencies),
+           GRADUATE_ABILITY, seed=7, kind="testout")
+    credential = db_session.scalar(select(Credential).where(Credential.rule == FIRST))
+    assert credential is not None
+    narratives = [e["narrative"] for e in credential.document["evidence"]]
+    assert len(narratives) == 3 and all("measured by a test-out (prior learning)" in n for n in narratives)
