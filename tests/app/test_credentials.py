@@ -154,6 +154,7 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
     # the wallet: the credential in plain words and as a download, for its learner only
     client = app.test_client()
     factories.sign_in(client, learner.email)
+    assert 'href="/wallet/">open your wallet</a>' in client.get("/").data.decode()
     page = client.get("/wallet/").data.decode()
     assert rule.title in page and "Chart spotter" in page and "Without academic credit." in page
     assert str(escape(evidence[0]["narrative"])) in page
