@@ -94,7 +94,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA busy_timeout=15000")
             if url not in ("sqlite://", "sqlite:///:memory:"):
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
