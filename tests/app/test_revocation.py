@@ -28,7 +28,6 @@ from app.packstore import content_of, import_pack
 from tests.app import factories
 from tests.app.test_credentials import DEMO, FIRST, _study
 from tests.app.test_proofs import _independent_verdict
-from tests.conftest import fresh_database
 
 
 def _verify(client: FlaskClient, document: dict[str, object]) -> dict[str, str]:
@@ -100,7 +99,8 @@ def test_a_revoked_credential_fails_verification_everywhere(
 
 def test_the_command_line_reads_this_sites_revocation_lists(tmp_path: Path) -> None:
     """`thetapath credentials verify` on the instance that issued it: valid, then revoked."""
-    url = fresh_database("thetapath_revocation", tmp_path)
+    # SQLite on every run: each command builds its own app, and this test is about what it reads
+    url = f"sqlite:///{tmp_path / 'revocation.sqlite'}"
     engine = make_engine(url)
     with engine.begin() as conn:
         upgrade(conn)
