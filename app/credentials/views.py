@@ -5,6 +5,7 @@ lists); and the admin's list of issued credentials, where they revoke one with a
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,7 +19,7 @@ from app.credentials.images import badge_png, badge_svg
 from app.credentials.issuance import credentials_of, issued_credentials
 from app.credentials.keys import known_keys
 from app.credentials.status import revoke, revoked_here, status_list_credential
-from app.credentials.verify import MAX_BYTES, Unreadable, read, unreadable, verify_credential
+from app.credentials.verify import MAX_BYTES, Unreadable, Verdict, read, unreadable, verify_credential
 from app.errors import NotFound
 from app.extensions import csrf
 from app.models import Credential, Institution, Role
@@ -62,6 +63,12 @@ def _download(credential: Credential, form: str) -> Response:
                     mimetype="application/ld+json", headers=headers)
 
 
+def _verify_here(session: Session, presented: dict[str, Any] | str) -> Verdict:
+    """Every check, with this site's issuers' keys and revocation lists."""
+    return verify_credential(presented, known_keys(session),
+                             status=lambda document: revoked_here(session, document))
+
+
 def _wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return request.is_json or best == "application/json"
@@ -81,8 +88,7 @@ def verify() -> ResponseReturnValue:
             request.form.get("credential", "").encode()
     try:
         session = db.session()
-        verdict = verify_credential(read(data), known_keys(session),
-                                    status=lambda document: revoked_here(session, document))
+        verdict = _verify_here(session, read(data))
     except Unreadable as err:
         body = unreadable(err)
         if _wants_json():
@@ -131,8 +137,7 @@ def credential_page(credential_id: str) -> ResponseReturnValue:
     best = request.accept_mimetypes.best_match(["text/html", "application/ld+json", "application/json"])
     if best in ("application/ld+json", "application/json"):
         return Response(json.dumps(credential.document, ensure_ascii=False), mimetype=best)
-    verdict = verify_credential(credential.document, known_keys(session),
-                                status=lambda document: revoked_here(session, document))
+    verdict = _verify_here(session, credential.document)
     return render("credentials/credential.html", credential=credential, verdict=verdict)
 
 
