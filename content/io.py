@@ -172,6 +172,8 @@ def _pack_yaml(pack: ContentPack) -> dict[str, Any]:
             record["description"] = cred.description
         record["criteria"] = {"competencies": list(cred.competencies),
                               "credentials": list(cred.credentials)}
+        if cred.max_se is not None:
+            record["criteria"]["max_se"] = cred.max_se
         if cred.credit is not None:
             credit: dict[str, Any] = {"value": cred.credit.value, "unit": cred.credit.unit}
             if cred.credit.level is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -237,7 +237,8 @@ class Credit:
 
 @dataclass(frozen=True, slots=True)
 class CredentialRule:
-    """A credential and what earns it: every named competency mastered and credential earned."""
+    """A credential and what earns it: every named competency mastered (each decision's standard error
+    at most ``max_se`` when the rule sets one) and every named credential earned."""
 
     id: str
     title: str
@@ -246,6 +247,12 @@ class CredentialRule:
     credentials: tuple[str, ...] = ()
     credit: Credit | None = None
     expires_after_days: int | None = None
+    max_se: float | None = None
+
+    def counts(self, competency: str, mastered: Mapping[str, float]) -> bool:
+        """Whether ``competency`` is mastered precisely enough for this rule (``mastered``: the
+        mastered competencies and the standard error of each decision)."""
+        return competency in mastered and (self.max_se is None or mastered[competency] <= self.max_se)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,16 +301,17 @@ class ContentPack:
                 return competency
         raise KeyError(competency_id)
 
-    def earned_credentials(self, mastered: Collection[str]) -> tuple[str, ...]:
+    def earned_credentials(self, mastered: Mapping[str, float]) -> tuple[str, ...]:
         """The credentials (ids, in pack order, parts before what stacks them) whose rules the
-        ``mastered`` competencies meet: every competency mastered and every stacked credential earned."""
+        ``mastered`` competencies (each with its decision's standard error) meet: every competency
+        mastered within the rule's SE bound and every stacked credential earned."""
         rules = {r.id: r for r in self.credentials}
         earned: dict[str, bool] = {}
 
         def met(rule_id: str) -> bool:
             if rule_id not in earned:
                 rule = rules[rule_id]
-                earned[rule_id] = (all(c in mastered for c in rule.competencies)
+                earned[rule_id] = (all(rule.counts(c, mastered) for c in rule.competencies)
                                    and all(met(r) for r in rule.credentials))
             return earned[rule_id]
 
@@ -334,7 +342,7 @@ class ContentPack:
 
 # ---------------------------------------------------------------------------------------- identity
 _HASH_VERSION = "thetapath-pack-1"
-_LATER_FIELDS = frozenset({"Item.shuffle", "Module.feedback", "ContentPack.evidence",
+_LATER_FIELDS = frozenset({"Item.shuffle", "Module.feedback", "ContentPack.evidence", "CredentialRule.max_se",
                            "ContentPack.retakes"})
 """Model fields (``Class.field``) added after the hash format was fixed: left out of the hash while
 they hold their dataclass default, so that a pack that does not use them keeps the hash it always had.

@@ -74,7 +74,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
     assert institution is not None  # the foreign key guarantees it
     pack = content_of(ctx.session, version)
     evidence = latest_evidence(ctx.session, user.id, version.id)
-    mastered = {c for c, record in evidence.items() if record.mastery == "mastered"}
+    mastered = {c: record.se for c, record in evidence.items() if record.mastery == "mastered"}
     earned = pack.earned_credentials(mastered)
     issued = set(ctx.session.scalars(select(Credential.rule).where(
         Credential.user_id == user.id, Credential.pack_version_id == version.id)))

@@ -170,7 +170,7 @@ def standing_page(session: Session, who: Principal, version: PackVersion) -> Sta
                                             v.source) + _built_on(c, titles, inputs, mastered),
             v.source, v.review_due, _day(v.review_due_at) if v.review_due_at else None, history,
             first_module.get(c)))
-    credentials = _credentials(pack, mastered, titles)
+    credentials = _credentials(pack, {c: views[c].se for c in mastered}, titles)
     width = 20 + (max(depth.values(), default=0) + 1) * _COL_W
     height = 20 + max(rows.values(), default=1) * _ROW_H
     by_id = {s.id: s for s in standings}
@@ -180,9 +180,10 @@ def standing_page(session: Session, who: Principal, version: PackVersion) -> Sta
 
 
 def _credentials(
-    pack: ContentPack, mastered: set[str], titles: dict[str, str]
+    pack: ContentPack, mastered: dict[str, float], titles: dict[str, str]
 ) -> tuple[CredentialProgress, ...]:
-    """Progress towards each credential: competencies mastered and stacked credentials earned."""
+    """Progress towards each credential: competencies mastered (within the rule's SE bound; ``mastered``
+    holds each decision's SE) and stacked credentials earned."""
     rules = {r.id: r for r in pack.credentials}
     earned = set(pack.earned_credentials(mastered))
 
@@ -191,7 +192,10 @@ def _credentials(
 
     out = []
     for rule in pack.credentials:
-        parts = [(c, c in mastered, titles.get(c, c)) for c in rule.competencies] + \
+        parts = [(c, rule.counts(c, mastered), titles.get(c, c) + (
+                      " (mastered, but not measured precisely enough for this credential yet: taking "
+                      "its assessment again adds evidence)" if c in mastered else ""))
+                 for c in rule.competencies] + \
                 [(r, is_earned(r), rules[r].title) for r in rule.credentials]
         credit = "no credit"
         if rule.credit is not None:

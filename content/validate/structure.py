@@ -116,12 +116,20 @@ def read_credential(ctx: Context, node: Located) -> None:
     credentials: tuple[str, ...] = ()
     competency_nodes: dict[str, Located] = {}
     credential_nodes: dict[str, Located] = {}
+    max_se: float | None = None
     criteria = node.child("criteria")
     if criteria.value is not None:
-        crit = chk.mapping(criteria, "criteria", optional=("competencies", "credentials"))
+        crit = chk.mapping(criteria, "criteria", optional=("competencies", "credentials", "max_se"))
         if crit is not None:
             competencies = chk.ident_list(criteria.child("competencies"), "criteria competencies") or ()
             credentials = chk.ident_list(criteria.child("credentials"), "criteria credentials") or ()
+            if "max_se" in crit and crit["max_se"].value is not None:
+                max_se = chk.number(crit["max_se"], "max_se", low=0.05, high=2.0,
+                                    hint="write the largest standard error a decision may have, e.g. 0.35")
+                if max_se is not None and not competencies:
+                    chk.error(crit["max_se"], "max_se bounds the standard errors of the competencies' "
+                              "mastery decisions, but the criteria name no competency",
+                              "remove max_se, or list the competencies it applies to")
             for key, target in (("competencies", competency_nodes), ("credentials", credential_nodes)):
                 values = criteria.child(key).value
                 if isinstance(values, list):
@@ -146,7 +154,7 @@ def read_credential(ctx: Context, node: Located) -> None:
         expires = chk.integer(fields["expires_after_days"], "expires_after_days", low=1)
     ctx.credentials.append(RawCredential(
         CredentialRule(ident, title or ident, description, competencies, credentials, credit,
-                       expires), fields["id"], competency_nodes, credential_nodes))
+                       expires, max_se), fields["id"], competency_nodes, credential_nodes))
 
 
 def _claim_id(ctx: Context, ident: str, kind: str, node: Located) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,30 @@ def test_a_learner_who_does_not_master_earns_nothing(app: Flask, db_session: Ses
            -3.0, seed=3)
     assert db_session.scalar(select(func.count()).select_from(Credential)) == 0
     assert not any(r.mastery == "mastered" for r in db_session.scalars(select(AbilityRecord)))
+
+
+def test_a_rule_with_an_se_bound_waits_for_evidence_that_precise(
+        app: Flask, db_session: Session, tmp_path: Path) -> None:
+    pack_dir = tmp_path / "pack"
+    shutil.copytree(DEMO, pack_dir)
+    pack_yaml = pack_dir / "pack.yaml"
+    criteria = "      competencies: [describing-data, centre-and-spread, reading-charts]\n"
+    assert criteria in pack_yaml.read_text()
+    pack_yaml.write_text(pack_yaml.read_text().replace(criteria, criteria + "      max_se: 0.05\n"))
+    inst = factories.institution(db_session)
+    learner = factories.user(db_session, inst, Role.LEARNER)
+    version = import_pack(db_session, inst, pack_dir, None).version
+    rule = next(r for r in content_of(db_session, version).credentials if r.id == FIRST)
+    assert rule.max_se == 0.05
+    _study(app, db_session, Principal(learner.id, inst.id, Role.LEARNER), version, set(rule.competencies),
+           GRADUATE_ABILITY, seed=4)
+    decisions = {r.competency: r for r in db_session.scalars(select(AbilityRecord))}
+    assert all(decisions[c].mastery == "mastered" and decisions[c].se > 0.05 for c in rule.competencies)
+    assert FIRST not in {c.rule for c in db_session.scalars(select(Credential))}
+    client = app.test_client()
+    factories.sign_in(client, learner.email)
+    page = client.get(f"/learn/packs/{version.id}/standing").data.decode()
+    assert "mastered, but not measured precisely enough for this credential yet" in page
 
 
 def test_the_demo_graduate_has_earned_the_first_credential_through_the_engine(

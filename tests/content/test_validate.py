@@ -63,6 +63,21 @@ def test_the_base_pack_is_valid_without_any_issue() -> None:
     assert pack.readme is not None
 
 
+def test_a_rules_se_bound_decides_which_mastered_competencies_count() -> None:
+    files = edit(base_files(), "pack.yaml", "      competencies: [basics]\n    credit",
+                 "      competencies: [basics]\n      max_se: 0.3\n    credit")
+    pack = load_pack(zip_bytes(files))
+    starter = pack.credentials[0]
+    assert starter.max_se == 0.3 and pack.credentials[1].max_se is None
+    assert pack.earned_credentials({"basics": 0.29}) == ("starter",)
+    assert pack.earned_credentials({"basics": 0.31}) == ()  # mastered, but too imprecise for this rule
+    assert pack.earned_credentials({"basics": 0.31, "advanced": 0.9}) == ()  # nor what stacks on it
+    assert pack.earned_credentials({"basics": 0.3, "advanced": 0.9}) == ("starter", "expert")
+    assert load_pack(zip_bytes(base_files())).content_hash != pack.content_hash
+    again = load_pack(zip_bytes(edit(files, "pack.yaml", "max_se: 0.3", "max_se: 0.30")))
+    assert again.content_hash == pack.content_hash
+
+
 def test_pilot_items_get_provisional_parameters_from_their_level() -> None:
     pack = load_pack(zip_bytes(base_files()))
     pilot = {item.id: item for item in pack.items if item.pilot}
@@ -162,6 +177,15 @@ CASES: list[tuple[str, list[tuple[str, str, str]], list[Expect]]] = [
                          "      competencies: []\n    credit")],
      [Expect("pack.yaml", "competencies: []\n    credit", "error",
              "the criteria name no competency and no credential")]),
+    ("SE bound out of range", [("pack.yaml", "      competencies: [basics]\n    credit",
+                                "      competencies: [basics]\n      max_se: 5\n    credit")],
+     [Expect("pack.yaml", "max_se: 5", "error", "max_se is 5; it must be a finite number >= 0.05 and <= 2",
+             "write the largest standard error a decision may have, e.g. 0.35")]),
+    ("SE bound without a competency",
+     [("pack.yaml", "      competencies: [advanced]\n      credentials: [starter]\n",
+       "      credentials: [starter]\n      max_se: 0.3\n")],
+     [Expect("pack.yaml", "max_se: 0.3", "error", "max_se bounds the standard errors of the competencies' "
+             "mastery decisions, but the criteria name no competency")]),
     ("item without a key", [("items/intro.yaml", "    key: b\n", "")],
      [Expect("items/intro.yaml", "  - id: intro-001", "error", "the item has no key")]),
     ("key not among the options", [("items/intro.yaml", "key: b", "key: z")],
