@@ -75,16 +75,19 @@ def _head(path: Path, limit: int) -> bytes:
 @credentials.command("export")
 @click.option("--email", required=True, help="The learner's e-mail address.")
 @click.option("--out", "out", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="A folder (made if missing) for <id>.json and <id>.jwt of each credential.")
+              help="A folder (made if missing) for <id>.json and <id>.jwt of each credential, and "
+                   "clr-<institution>.json and .jwt of each transcript.")
 @with_appcontext
 def export_command(email: str, out: Path) -> None:
-    """Write each of a learner's credentials as <id>.json (JSON-LD) and <id>.jwt (VC-JWT)."""
+    """Write each of a learner's credentials as <id>.json (JSON-LD) and <id>.jwt (VC-JWT), and their
+    CLR 2.0 transcript from each institution as clr-<slug>.json and clr-<slug>.jwt."""
     from sqlalchemy import select
 
     from app import db
     from app.accounts.services import normalise_email
+    from app.credentials.clr import transcript
     from app.credentials.issuance import credentials_of
-    from app.models import User
+    from app.models import Institution, User
 
     session = db.session()
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
@@ -92,6 +95,14 @@ def export_command(email: str, out: Path) -> None:
         click.echo(f"no account with the e-mail address {email}", err=True)
         sys.exit(2)
     issued = credentials_of(session, user.id)
+    transcripts = {}
+    for institution_id in sorted({c.institution_id for c in issued}):
+        institution = session.get(Institution, institution_id)
+        assert institution is not None  # the credential's foreign key
+        made = transcript(session, user, institution)
+        if made is not None:
+            transcripts[institution.slug] = made
+    session.commit()  # nothing is written, unless an issuer without a key got one
     try:
         out.mkdir(parents=True, exist_ok=True)
         for credential in issued:
@@ -99,13 +110,20 @@ def export_command(email: str, out: Path) -> None:
                 json.dumps(credential.document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             if credential.jwt:
                 (out / f"{credential.id}.jwt").write_text(credential.jwt + "\n", encoding="utf-8")
+        for slug, (document, token) in transcripts.items():
+            (out / f"clr-{slug}.json").write_text(
+                json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (out / f"clr-{slug}.jwt").write_text(token + "\n", encoding="utf-8")
     except OSError as err:
         click.echo(f"{out}: cannot be written ({err.strerror})", err=True)
         sys.exit(2)
     for credential in issued:
         state = f"revoked {credential.revoked_at:%Y-%m-%d}" if credential.revoked_at else "valid"
         click.echo(f"{credential.id}  {credential.document.get('name', credential.rule)}  ({state})")
-    click.echo(f"{len(issued)} credential{'' if len(issued) == 1 else 's'} of {user.email} written to {out}",
+    for slug in transcripts:
+        click.echo(f"clr-{slug}  transcript (CLR 2.0) from {slug}")
+    click.echo(f"{len(issued)} credential{'' if len(issued) == 1 else 's'} of {user.email}, and "
+               f"{len(transcripts)} transcript{'' if len(transcripts) == 1 else 's'}, written to {out}",
                err=True)
 
 

@@ -99,7 +99,7 @@ def _issue(ctx: JobContext) -> Mapping[str, Any]:
             now = utcnow()
             document = achievement_credential(
                 credential_id=credential_url(credential_id),
-                issuer={"id": proofs.did_key(key.public_key), "type": ["Profile"], "name": issuer_name},
+                issuer=key.issuer(issuer_name),
                 institution=slug, pack=pack, rule=rule, measured=[measured[c] for c in rule.competencies],
                 email=email, salt=secrets.token_hex(16), issued_at=now)
             parts = [made[p] if p in made else _stored(s, user_id, version_id, p) for p in rule.credentials]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import nacl.exceptions
 import nacl.secret
@@ -38,6 +39,10 @@ class SigningKey:
     private_key: bytes
     public_key: bytes
     verification_method: str
+
+    def issuer(self, name: str) -> dict[str, Any]:
+        """The issuer's profile, as credentials signed with this key name it (its id: the key's DID)."""
+        return {"id": self.verification_method.partition("#")[0], "type": ["Profile"], "name": name}
 
 
 def _box() -> nacl.secret.SecretBox:

@@ -6,7 +6,8 @@ credential baked in, or UTF-8 text: a credential's JSON (with its embedded proof
 VC-JWT (EdDSA only; :mod:`app.credentials.vcjwt`). It gets one verdict with a line per check:
 
 - **format**: a W3C Verifiable Credential (VC 2.0 context first) that is an Open Badge
-  (``OpenBadgeCredential`` or ``AchievementCredential``) with an issuer, a subject and ``validFrom``;
+  (``OpenBadgeCredential`` or ``AchievementCredential``) with an issuer, a subject and ``validFrom``,
+  or a CLR 2.0 transcript (``ClrCredential``) holding such credentials;
 - **signature**: every eddsa-rdfc-2022 proof holds, signed by a key of the issuer itself (its
   verification method's controller is the issuer): a ``did:key``, or a key of this site's issuers;
 - **validity**: ``validFrom`` has come and ``validUntil``, if any, has not passed;
@@ -14,7 +15,9 @@ VC-JWT (EdDSA only; :mod:`app.credentials.vcjwt`). It gets one verdict with a li
   (``status``, given by the caller); one whose list cannot be read here is not valid, since whether
   it was revoked cannot be told.
 
-The credential is valid only when every check passes.
+A transcript gets one more check per credential it holds (**credential 1**, **credential 2**, ...):
+that credential's own verdict, with the same checks. The credential, or transcript, is valid only when
+every check passes.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ MAX_BYTES = 1_000_000
 MAX_DEPTH = 64
 VC_V2 = "https://www.w3.org/ns/credentials/v2"
 BADGE_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+CLR_TYPE = "ClrCredential"
 _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 StatusLookup = Callable[[dict[str, Any]], "bool | None"]
 """Whether a credential is revoked, from a revocation list that can be read here (None: none can)."""
@@ -138,14 +142,30 @@ def _when(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _is_transcript(document: Mapping[str, Any]) -> bool:
+    types = document.get("type")
+    return CLR_TYPE in (types if isinstance(types, list) else [types])
+
+
+def _held(document: Mapping[str, Any]) -> list[Any]:
+    """The credentials a transcript holds ([] if it holds none, or is not one)."""
+    subject = document.get("credentialSubject")
+    held = subject.get("verifiableCredential") if isinstance(subject, dict) else None
+    return held if isinstance(held, list) else []
+
+
 def _format(document: Mapping[str, Any]) -> Check:
     context, types = document.get("@context"), document.get("type")
     types = types if isinstance(types, list) else [types]
     problems = []
     if not isinstance(context, list) or not context or context[0] != VC_V2:
         problems.append(f"its @context must start with {VC_V2}")
-    if "VerifiableCredential" not in types or not BADGE_TYPES & set(types):
-        problems.append("its type must include VerifiableCredential and OpenBadgeCredential")
+    transcript = _is_transcript(document)
+    if "VerifiableCredential" not in types or not (BADGE_TYPES | {CLR_TYPE}) & set(types):
+        problems.append("its type must include VerifiableCredential and OpenBadgeCredential (or "
+                        "ClrCredential, for a transcript)")
+    if transcript and not _held(document):
+        problems.append("it is a transcript (ClrCredential) that holds no credential")
     issuer = document.get("issuer")
     if not (isinstance(issuer, str) or (isinstance(issuer, dict) and isinstance(issuer.get("id"), str))):
         problems.append("it names no issuer")
@@ -155,6 +175,9 @@ def _format(document: Mapping[str, Any]) -> Check:
         problems.append("it has no valid validFrom date")
     if problems:
         return Check("format", False, "Not an Open Badge: " + "; ".join(problems) + ".")
+    if transcript:
+        count = len(_held(document))
+        return Check("format", True, f"A CLR 2.0 transcript holding {count} credential{'s' * (count != 1)}.")
     return Check("format", True, "An Open Badges 3.0 credential.")
 
 
@@ -217,6 +240,24 @@ def verify_credential(presented: dict[str, Any] | str, known: Mapping[str, bytes
     form = _format(document)
     if not form.ok:
         signature = Check("signature", False, "Not checked: it is not an Open Badge.")
+    elif signature is None and _is_transcript(document) and "proof" not in document:
+        signature = Check("signature", False, "This is a transcript's JSON form, which carries no proof "
+                                              "of its own: verify its VC-JWT (the .jwt download).")
     checks = [form, signature or _signature(document, known or {}), _validity(document, now),
               _status(document, status)]
+    if form.ok and _is_transcript(document):
+        checks += [_held_check(n, held, known, status, now) for n, held in enumerate(_held(document), 1)]
     return Verdict(tuple(checks), document)
+
+
+def _held_check(n: int, held: Any, known: Mapping[str, bytes] | None, status: StatusLookup | None,
+                now: datetime) -> Check:
+    """A transcript's n-th credential, checked on its own."""
+    if not isinstance(held, (dict, str)):
+        return Check(f"credential {n}", False, "Not a credential.")
+    verdict = verify_credential(held, known, status=status, now=now)
+    name = verdict.credential.get("name", "(no name)") if verdict.credential else "(unreadable)"
+    if verdict.valid:
+        return Check(f"credential {n}", True, f"{name}: valid (signature, validity and status hold).")
+    return Check(f"credential {n}", False, f"{name}: not valid. " +
+                 " ".join(c.message for c in verdict.checks if not c.ok))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import db
 from app.authz import principal, roles_required, scoped
+from app.credentials.clr import transcript
 from app.credentials.images import badge_png, badge_svg
 from app.credentials.issuance import credentials_of, issued_credentials
 from app.credentials.keys import known_keys
@@ -22,7 +23,7 @@ from app.credentials.status import revoke, revoked_here, status_list_credential
 from app.credentials.verify import MAX_BYTES, Unreadable, Verdict, read, unreadable, verify_credential
 from app.errors import NotFound
 from app.extensions import csrf
-from app.models import Credential, Institution, Role
+from app.models import Credential, Institution, Role, User
 from app.web.htmx import render
 
 bp = Blueprint("credentials", __name__, url_prefix="/wallet", template_folder="templates")
@@ -37,6 +38,27 @@ def wallet() -> ResponseReturnValue:
     credentials = [c for c in credentials_of(db.session(), who.user_id)
                    if c.institution_id == who.institution_id]
     return render("credentials/wallet.html", credentials=credentials)
+
+
+@bp.route("/transcript.<any(json, jwt):form>")
+@login_required
+def transcript_download(form: str) -> ResponseReturnValue:
+    """The learner's CLR 2.0 transcript from the current institution, signed now: the VC-JWT, or the
+    same credential as JSON (whose credentials carry their own proofs)."""
+    who = principal()
+    session = db.session()
+    user, institution = session.get(User, who.user_id), session.get(Institution, who.institution_id)
+    assert user is not None and institution is not None  # the signed-in principal's own rows
+    made = transcript(session, user, institution)
+    if made is None:
+        msg = "There is no transcript yet: it lists your credentials, and none has been issued to you here."
+        raise NotFound(msg)
+    document, token = made
+    headers = {"Content-Disposition": f'attachment; filename="transcript-{institution.slug}.{form}"'}
+    if form == "jwt":
+        return Response(token, mimetype="application/jwt", headers=headers)
+    return Response(json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json",
+                    headers=headers)
 
 
 @bp.route("/<credential_id>.<any(json, jwt, svg, png):form>")

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal
-from app.credentials import keys, proofs
+from app.credentials import keys, proofs, status, vcjwt
 from app.credentials.images import unbake
 from app.credentials.issuance import request_credentials
 from app.credentials.verify import read, verify_credential
@@ -260,6 +260,57 @@ def test_earning_both_parts_and_the_capstone_issues_the_stacked_credential(
         jsonschema = pytest.importorskip("jsonschema")
         schema = json.loads((OB3 / "schemas" / "ob_v3p0_achievementcredential_schema.json").read_text())
         jsonschema.Draft201909Validator(schema).validate(document)
+
+    # the learner's transcript (CLR 2.0): every credential, the parts linked to the stack
+    client = app.test_client()
+    factories.sign_in(client, learner.email)
+    assert 'href="/wallet/transcript.jwt"' in client.get("/wallet/").data.decode()
+    clr = client.get("/wallet/transcript.json")
+    assert clr.mimetype == "application/ld+json" and clr.json is not None
+    assert clr.json["type"] == ["VerifiableCredential", "ClrCredential"]
+    assert clr.json["issuer"]["id"] == document["issuer"]["id"]
+    held = clr.json["credentialSubject"]["verifiableCredential"]
+    assert sorted(json.dumps(c, sort_keys=True) for c in held) == \
+        sorted(json.dumps(c.document, sort_keys=True) for c in issued.values())
+    stack_achievement = achievement["id"]
+    assert {(a["associationType"], a["targetId"]) for a in clr.json["credentialSubject"]["association"]} \
+        == {("isPartOf", stack_achievement)}
+    assert {a["sourceId"] for a in clr.json["credentialSubject"]["association"]} == \
+        {issued[p].document["credentialSubject"]["achievement"]["id"] for p in stack.credentials}
+    token = client.get("/wallet/transcript.jwt").data.decode()
+    verdict = client.post("/verify", data=token, content_type="application/json",
+                          headers={"Accept": "application/json"}).json
+    assert verdict is not None and verdict["valid"] is True, verdict
+    assert [c["check"] for c in verdict["checks"]][4:] == [f"credential {n}" for n in range(1, len(held) + 1)]
+    independent = _independent_verdict(token, tmp_path)
+    assert independent["verified"] is True and independent["held"] == [True] * len(held)
+    as_json = client.post("/verify", json=clr.json, headers={"Accept": "application/json"}).json
+    assert as_json is not None and as_json["valid"] is False
+    assert "carries no proof of its own: verify its VC-JWT" in as_json["checks"][1]["message"]
+
+    # a transcript holding a changed credential: its own signature holds, that credential fails
+    with app.app_context():
+        key = keys.signing_key(db_session, inst.id)
+    changed = json.loads(json.dumps(clr.json))
+    changed["credentialSubject"]["verifiableCredential"][0]["name"] += "!"
+    forged = vcjwt.encode(changed, key.private_key, key.verification_method)
+    checks = verify_credential(read(forged), status=lambda d: False).checks
+    assert [(c.check, c.ok) for c in checks if not c.ok] == [("credential 1", False)]
+    assert "The signature does not hold" in next(c.message for c in checks if not c.ok)
+    assert _independent_verdict(forged, tmp_path)["held"][0] is False
+
+    # a revoked part: left out of new transcripts; an older transcript says it is revoked
+    admin = factories.user(db_session, inst, Role.ADMIN)
+    revoked = issued[stack.credentials[0]]
+    status.revoke(db_session, Principal(admin.id, inst.id, Role.ADMIN), revoked.id, "Issued in error.")
+    again = client.get("/wallet/transcript.json").json
+    assert again is not None and revoked.document["id"] not in \
+        {c["id"] for c in again["credentialSubject"]["verifiableCredential"]}
+    old = client.post("/verify", data=token, content_type="application/json",
+                      headers={"Accept": "application/json"}).json
+    assert old is not None and old["valid"] is False
+    assert [c["message"] for c in old["checks"] if not c["ok"]] == \
+        [f"{revoked.document['name']}: not valid. Its issuer has revoked it."]
 
 
 def test_a_passed_test_out_counts_with_its_evidence(app: Flask, db_session: Session) -> None:

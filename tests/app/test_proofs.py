@@ -145,9 +145,10 @@ def test_our_verifier_reaches_the_signature_verdicts_of_the_validator_samples(na
             proofs.verify(credential, known)
 
 
-def _independent_verdict(credential: dict[str, Any], folder: Path) -> dict[str, Any]:
+def _independent_verdict(credential: dict[str, Any] | str, folder: Path) -> dict[str, Any]:
+    """Digital Bazaar's verdict on a credential's JSON, or on a VC-JWT (a transcript's, say)."""
     path = folder / "credential.json"
-    path.write_text(json.dumps(credential), encoding="utf-8")
+    path.write_text(credential if isinstance(credential, str) else json.dumps(credential), encoding="utf-8")
     done = subprocess.run(["node", str(VERIFIER), str(path), str(proofs.CONTEXTS_FILE)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -151,6 +151,13 @@ def test_the_command_line_reads_this_sites_revocation_lists(tmp_path: Path) -> N
     assert result.exit_code == 0 and f"{credential_id}  Data reader  (revoked" in result.stdout
     assert json.loads((folder / f"{credential_id}.json").read_text()) == json.loads(path.read_text())
     assert (folder / f"{credential_id}.jwt").read_text().count(".") == 2
+    # with the transcript, which leaves the revoked credential out and verifies
+    assert f"clr-{slug}  transcript (CLR 2.0)" in result.stdout
+    held = json.loads((folder / f"clr-{slug}.json").read_text())["credentialSubject"]["verifiableCredential"]
+    assert held and credential_id not in json.dumps(held)
+    result = runner.invoke(main, ["credentials", "verify", str(folder / f"clr-{slug}.jwt")], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"ok   credential {len(held)}:" in result.output
     result = runner.invoke(main, ["credentials", "rotate-key", "--institution", slug], env=env)
     assert result.exit_code == 0 and "now signs with did:key:z6Mk" in result.stdout
     result = runner.invoke(main, ["credentials", "verify", str(path)], env=env)
