@@ -6,7 +6,8 @@ credential's (W3C VC Data Integrity EdDSA Cryptosuites v1.0, §3.3): each canoni
 set-up (``make setup`` writes ``contexts.json`` beside this file); a document naming any other
 context is refused, so nothing is ever fetched. Keys are Ed25519 (PyNaCl); public keys are written as
 Multikeys (``z6Mk…``: base58btc of the ed25519-pub multicodec prefix and the key), and a ``did:key``
-is ``did:key:`` followed by its Multikey.
+is ``did:key:`` followed by its Multikey. A site with a public https address names its issuers by
+``did:web`` instead, their DID documents (:func:`did_document`) served by the app.
 
 Verification resolves the key of a proof's ``verificationMethod`` from ``did:key`` itself, or from
 keys the caller knows (its own issuers'); an HTTP or ``did:web`` method is never dereferenced here.
@@ -21,6 +22,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import base58
 import nacl.exceptions
@@ -121,6 +123,25 @@ def did_key(public_key: bytes) -> str:
 def did_key_method(public_key: bytes) -> str:
     """The verification method of a ``did:key``: the DID, ``#``, its Multikey."""
     return f"{did_key(public_key)}#{multikey(public_key)}"
+
+
+def did_web(base_url: str, *path: str) -> str:
+    """The ``did:web`` of the document at ``base_url``/``path``.../did.json (did:web method
+    specification: the host, its port's colon written ``%3A``, then each path segment after a colon)."""
+    parsed = urlsplit(base_url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        msg = f"a did:web needs an https:// address, not {base_url!r}"
+        raise ValueError(msg)
+    segments = [quote(part, safe="") for part in (*parsed.path.split("/"), *path) if part]
+    return ":".join(["did:web", parsed.netloc.replace(":", "%3A"), *segments])
+
+
+def did_document(did: str, public_keys: list[bytes]) -> dict[str, Any]:
+    """The DID document of ``did`` listing its Ed25519 keys as Multikeys, each a method for assertions."""
+    methods = [{"id": f"{did}#{multikey(k)}", "type": "Multikey", "controller": did,
+                "publicKeyMultibase": multikey(k)} for k in public_keys]
+    return {"@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": did, "verificationMethod": methods, "assertionMethod": [m["id"] for m in methods]}
 
 
 def sign(document: Mapping[str, Any], private_key: bytes, verification_method: str,

@@ -88,7 +88,7 @@ def status_list_credential(session: Session, institution: Institution) -> dict[s
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": proofs.did_key(key.public_key),
+        "issuer": key.did,
         "validFrom": iso(utcnow()),
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList",
                               "statusPurpose": "revocation", "encodedList": encode(revoked)},

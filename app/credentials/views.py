@@ -18,7 +18,7 @@ from app.authz import principal, roles_required, scoped
 from app.credentials.clr import transcript
 from app.credentials.images import badge_png, badge_svg
 from app.credentials.issuance import credentials_of, issued_credentials
-from app.credentials.keys import known_keys
+from app.credentials.keys import did_web_document, known_keys
 from app.credentials.status import revoke, revoked_here, status_list_credential
 from app.credentials.verify import MAX_BYTES, Unreadable, Verdict, read, unreadable, verify_credential
 from app.errors import NotFound
@@ -132,6 +132,20 @@ def status_list(slug: str) -> ResponseReturnValue:
         raise NotFound(msg)
     return Response(json.dumps(status_list_credential(session, institution)),
                     mimetype="application/vc+ld+json", headers={"Cache-Control": "no-cache"})
+
+
+@issuer.route("/issuers/<slug>/did.json")
+def did_json(slug: str) -> ResponseReturnValue:
+    """An institution's DID document (public), where its ``did:web`` resolves: its signing keys."""
+    session = db.session()
+    institution = session.scalar(select(Institution).where(Institution.slug == slug))
+    document = did_web_document(session, institution) if institution is not None else None
+    if document is None:
+        msg = ("There is no such issuer here. (Issuers are named by did:web only when the site has a "
+               "public https address, BASE_URL; otherwise by did:key, which needs no document.)")
+        raise NotFound(msg)
+    return Response(json.dumps(document), mimetype="application/did+json",
+                    headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=300"})
 
 
 @issuer.route("/admin/credentials")

@@ -181,6 +181,54 @@ def test_mastering_the_competencies_issues_a_verifiable_credential_once(
         jsonschema.Draft201909Validator(schema).validate(document)
 
 
+def test_with_a_public_https_address_the_issuer_is_a_did_web_its_document_served_here(
+        app: Flask, db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "BASE_URL", "https://learn.example.edu")
+    inst = factories.institution(db_session)
+    learner = factories.user(db_session, inst, Role.LEARNER)
+    version = import_pack(db_session, inst, DEMO, None).version
+    rule = next(r for r in content_of(db_session, version).credentials if r.id == FIRST)
+    _study(app, db_session, Principal(learner.id, inst.id, Role.LEARNER), version, set(rule.competencies),
+           GRADUATE_ABILITY, seed=7)
+    credential = db_session.scalar(select(Credential).where(Credential.rule == FIRST))
+    assert credential is not None
+    document = credential.document
+    did = f"did:web:learn.example.edu:issuers:{inst.slug}"
+    assert document["issuer"]["id"] == did
+    assert document["id"] == f"https://learn.example.edu/credentials/{credential.id}"
+    method = document["proof"][0]["verificationMethod"]
+    assert method.startswith(did + "#z6Mk")
+
+    # its DID document, where a resolver finds https://learn.example.edu/issuers/<slug>/did.json
+    client = app.test_client()
+    served = client.get(f"/issuers/{inst.slug}/did.json")
+    assert served.status_code == 200 and served.mimetype == "application/did+json"
+    did_document = served.json
+    assert did_document is not None and did_document["id"] == did
+    assert did_document["assertionMethod"] == [method]
+    assert _independent_verdict(document, tmp_path, {did: did_document}) == {"verified": True, "error": None}
+    assert _independent_verdict(document, tmp_path)["verified"] is False  # not resolvable offline
+    verdict = client.post("/verify", json=document, headers={"Accept": "application/json"}).json
+    assert verdict is not None and verdict["valid"] is True, verdict  # this site knows its own did:web
+    assert verify_credential(read(json.dumps(document)), status=lambda d: False).checks[1].message == (
+        f"The signature does not hold: its key {method!r} is not a did:key nor one of this site's "
+        "issuers, and keys are never fetched from elsewhere.")
+
+    # a rotation: both keys in the document, the old credential still valid
+    with app.app_context():
+        new = keys.rotate(db_session, inst.id)
+    assert new.did == did
+    rotated = client.get(f"/issuers/{inst.slug}/did.json").json
+    assert rotated is not None and rotated["assertionMethod"] == [new.verification_method, method]
+    again = client.post("/verify", json=document, headers={"Accept": "application/json"}).json
+    assert again is not None and again["valid"] is True
+
+    # without a public https address, no did:web is served (issuers are did:key)
+    monkeypatch.setitem(app.config, "BASE_URL", "http://localhost:5000")
+    assert client.get(f"/issuers/{inst.slug}/did.json").status_code == 404
+    assert client.get("/issuers/nobody/did.json").status_code == 404
+
+
 def test_a_learner_who_does_not_master_earns_nothing(app: Flask, db_session: Session) -> None:
     inst = factories.institution(db_session)
     learner = factories.user(db_session, inst, Role.LEARNER)

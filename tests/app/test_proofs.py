@@ -145,15 +145,29 @@ def test_our_verifier_reaches_the_signature_verdicts_of_the_validator_samples(na
             proofs.verify(credential, known)
 
 
-def _independent_verdict(credential: dict[str, Any] | str, folder: Path) -> dict[str, Any]:
-    """Digital Bazaar's verdict on a credential's JSON, or on a VC-JWT (a transcript's, say)."""
-    path = folder / "credential.json"
+def _independent_verdict(credential: dict[str, Any] | str, folder: Path,
+                         dids: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Digital Bazaar's verdict on a credential's JSON, or on a VC-JWT (a transcript's, say); ``dids``
+    are the did:web documents it may resolve ({did: document})."""
+    path, dids_path = folder / "credential.json", folder / "dids.json"
     path.write_text(credential if isinstance(credential, str) else json.dumps(credential), encoding="utf-8")
-    done = subprocess.run(["node", str(VERIFIER), str(path), str(proofs.CONTEXTS_FILE)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    dids_path.write_text(json.dumps(dids or {}), encoding="utf-8")
+    done = subprocess.run(["node", str(VERIFIER), str(path), str(proofs.CONTEXTS_FILE), str(dids_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     verdict: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return verdict
+
+
+@pytest.mark.parametrize(("address", "did"), [
+    ("https://w3c-ccg.github.io", "did:web:w3c-ccg.github.io"),  # the did:web specification's examples
+    ("https://w3c-ccg.github.io/user/alice", "did:web:w3c-ccg.github.io:user:alice"),
+    ("https://example.com:3000/", "did:web:example.com%3A3000"),
+])
+def test_did_web_names_a_https_address_as_the_did_web_method_says(address: str, did: str) -> None:
+    assert proofs.did_web(address) == did
+    with pytest.raises(ValueError, match="needs an https"):
+        proofs.did_web(address.replace("https:", "http:"))
 
 
 def test_an_independent_verifier_accepts_what_we_sign_and_rejects_a_changed_copy(tmp_path: Path) -> None:

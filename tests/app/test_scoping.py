@@ -23,6 +23,7 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           "credentials.wallet",  # the caller's own credentials only (test_credentials checks it)
           "issuer.verify",  # anyone's credential, checked; nothing of an institution is shown
           "issuer.status_list",  # an institution's revocation list is public by design
+          "issuer.did_json",  # so is its DID document (its public keys)
           # a credential's share link: public by design, behind an unguessable random id
           "issuer.credential_page", "issuer.credential_json",
           "issuer.issued",  # the caller's own institution only (test_revocation checks it)

@@ -1,7 +1,9 @@
 // An independent check of our Data Integrity proofs: Digital Bazaar's verifier (@digitalbazaar/vc with
-// the eddsa-rdfc-2022 cryptosuite), offline. Usage: node verify-credential.mjs CREDENTIAL.json CONTEXTS.json
+// the eddsa-rdfc-2022 cryptosuite), offline.
+// Usage: node verify-credential.mjs CREDENTIAL.json CONTEXTS.json [DIDS.json]
 // Prints {"verified": true|false, "error": "..."}. A did:key verification method is resolved from the
-// key it carries (what did:key resolution does); any other URL is refused, never fetched.
+// key it carries (what did:key resolution does); a did:web from DIDS.json ({did: DID document}, what
+// the test fetched from the app as a resolver would); any other URL is refused, never fetched.
 // Given a VC-JWT instead (a CLR 2.0 transcript, say), it checks the JWS with Digital Bazaar's Ed25519
 // Multikey and the did:key its header names, then each credential a transcript holds as above, and
 // prints {"verified", "error", "held": [true|false, ...]}.
@@ -11,7 +13,8 @@ import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import fs from 'fs';
 
-const [credentialFile, contextsFile] = process.argv.slice(2);
+const [credentialFile, contextsFile, didsFile] = process.argv.slice(2);
+const dids = didsFile ? JSON.parse(fs.readFileSync(didsFile, 'utf8')) : {};
 const text = fs.readFileSync(credentialFile, 'utf8').trim();
 const contexts = JSON.parse(fs.readFileSync(contextsFile, 'utf8'));
 const MULTIKEY_CONTEXT = 'https://w3id.org/security/multikey/v1';
@@ -35,6 +38,13 @@ function didKeyDocuments(url) {
 const documentLoader = async url => {
   if (contexts[url]) return {contextUrl: null, documentUrl: url, document: structuredClone(contexts[url])};
   if (url.startsWith('did:key:z6Mk')) return {contextUrl: null, documentUrl: url, document: didKeyDocuments(url)};
+  const [did, fragment] = url.split('#');
+  if (dids[did]) {
+    const document = structuredClone(dids[did]);
+    if (!fragment) return {contextUrl: null, documentUrl: url, document};
+    const method = document.verificationMethod.find(m => m.id === url);
+    if (method) return {contextUrl: null, documentUrl: url, document: {'@context': MULTIKEY_CONTEXT, ...method}};
+  }
   throw new Error(`offline loader: refused ${url}`);
 };
 const suite = new DataIntegrityProof({cryptosuite});
