@@ -144,7 +144,7 @@ def user_create(email: str, name: str, institution_slug: str, role: str, passwor
     from sqlalchemy import select
 
     from app import db
-    from app.accounts.services import AccountError, create_user
+    from app.accounts.services import AccountError, create_institution, create_user
     from app.models import Institution
 
     if len(password) < 10:
@@ -152,8 +152,7 @@ def user_create(email: str, name: str, institution_slug: str, role: str, passwor
     session = db.session()
     inst = session.scalar(select(Institution).where(Institution.slug == institution_slug))
     if inst is None:
-        inst = Institution(slug=institution_slug, name=institution_slug, open_signup=False)
-        session.add(inst)
+        inst = create_institution(session, slug=institution_slug, name=institution_slug, open_signup=False)
     try:
         user = create_user(session, name=name, email=email, password=password, institution=inst,
                            role=Role(role))

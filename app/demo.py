@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adaptive.simulate import draw_score
-from app.accounts.services import create_user, normalise_email
+from app.accounts.services import create_institution, create_user, normalise_email
 from app.assess.services import OptionCodes, attempt_salt, option_codes, start, submit
 from app.authz import Principal
 from app.errors import ServiceError
@@ -53,9 +53,7 @@ def ensure_demo(session: Session, *, with_pack: bool = True) -> tuple[Institutio
     slug, name = DEMO_INSTITUTION
     inst = session.scalar(select(Institution).where(Institution.slug == slug))
     if inst is None:
-        inst = Institution(slug=slug, name=name, open_signup=True)
-        session.add(inst)
-        session.flush()
+        inst = create_institution(session, slug=slug, name=name, open_signup=True)
     for account in DEMO_ACCOUNTS:
         exists = session.scalar(select(User.id).where(User.email == normalise_email(account.email)))
         if exists is None:

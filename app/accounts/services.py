@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.accounts import throttle, tokens
 from app.accounts.invitations import PendingInvitation, pending_invitation, use_invitation, wrong_address
 from app.accounts.throttle import Limit
+from app.credentials.keys import make_signing_key
 from app.errors import ServiceError
 from app.mail import MailError, external_url, send_mail
 from app.models import Institution, LoginSession, Membership, Role, User
@@ -77,6 +78,15 @@ def open_institutions(session: Session) -> list[Institution]:
     """Institutions that let anyone sign up as a learner."""
     return list(session.scalars(
         select(Institution).where(Institution.open_signup.is_(True)).order_by(Institution.name)))
+
+
+def create_institution(session: Session, *, slug: str, name: str, open_signup: bool) -> Institution:
+    """A new institution, with its credential-signing key made at set-up (in the caller's transaction)."""
+    inst = Institution(slug=slug, name=name, open_signup=open_signup)
+    session.add(inst)
+    session.flush()
+    make_signing_key(session, inst.id)
+    return inst
 
 
 def create_user(session: Session, *, name: str, email: str, password: str,

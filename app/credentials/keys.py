@@ -1,4 +1,4 @@
-"""Each institution's Ed25519 signing keys, sealed at rest, made on first use and rotated on demand.
+"""Each institution's Ed25519 signing keys, sealed at rest, made at its set-up and rotated on demand.
 
 A private key is stored only sealed with NaCl's SecretBox (XSalsa20-Poly1305) under a key derived
 from the instance's ``CREDENTIAL_KEY`` (an environment variable, or a file made once in the
@@ -72,6 +72,11 @@ def _box() -> nacl.secret.SecretBox:
     return nacl.secret.SecretBox(hashlib.sha256(b"thetapath credential key\0" + secret.encode()).digest())
 
 
+def make_signing_key(session: Session, institution_id: int) -> None:
+    """Make an institution's first signing key at its set-up (flushed in the caller's transaction)."""
+    _new_key(session, institution_id)
+
+
 def _new_key(session: Session, institution_id: int) -> IssuerKey:
     private = nacl.signing.SigningKey.generate()
     row = IssuerKey(institution_id=institution_id, public_key=multikey(bytes(private.verify_key)),
@@ -82,9 +87,9 @@ def _new_key(session: Session, institution_id: int) -> IssuerKey:
 
 
 def signing_key(session: Session, institution_id: int) -> SigningKey:
-    """The institution's current signing key, made (and flushed, in the caller's transaction) the
-    first time it is needed; its verification method is under the institution's did:web when the site
-    has one, else its did:key."""
+    """The institution's current signing key (made at its set-up; for an institution made before keys
+    were, made and flushed in the caller's transaction the first time it is needed). Its verification
+    method is under the institution's did:web when the site has one, else its did:key."""
     row = session.scalar(select(IssuerKey).where(IssuerKey.institution_id == institution_id,
                                                  IssuerKey.retired_at.is_(None))
                          .order_by(IssuerKey.id.desc()).limit(1))

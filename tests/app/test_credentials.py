@@ -266,8 +266,8 @@ def test_a_rule_with_an_se_bound_waits_for_evidence_that_precise(
 
 def test_the_demo_graduate_has_earned_the_first_credential_through_the_engine(
         app: Flask, db_session: Session) -> None:
-    inst, _accounts = ensure_demo(db_session)
     with app.app_context():
+        inst, _accounts = ensure_demo(db_session)
         assert seed_graduate(db_session, inst) is True
         assert seed_graduate(db_session, inst) is False  # only once
         while jobs.run_due(sessions(app)):

@@ -8,6 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.accounts.services import create_institution
 from app.credentials import keys, proofs
 from app.models import IssuerKey
 from tests.app import factories
@@ -57,3 +58,14 @@ def test_rotation_signs_with_a_new_key_and_old_credentials_still_verify(app: Fla
     proofs.verify(signed, known)
     rows = list(db_session.scalars(select(IssuerKey).order_by(IssuerKey.id)))
     assert rows[0].retired_at is not None and rows[1].retired_at is None
+
+
+def test_an_institution_gets_its_signing_key_at_set_up(app: Flask, db_session: Session) -> None:
+    with app.app_context():
+        inst = create_institution(db_session, slug="set-up-u", name="Set-up University", open_signup=False)
+        rows = db_session.scalars(select(IssuerKey).where(IssuerKey.institution_id == inst.id)).all()
+        assert len(rows) == 1  # before anything is signed
+        key = keys.signing_key(db_session, inst.id)
+    assert key.public_key == proofs.public_key_of(rows[0].public_key)
+    assert db_session.scalar(select(func.count()).select_from(IssuerKey)
+                             .where(IssuerKey.institution_id == inst.id)) == 1
