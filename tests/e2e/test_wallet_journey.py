@@ -72,6 +72,19 @@ def test_a_graduate_downloads_and_verifies_a_badge_and_sees_it_revoked(
     expect(page.get_by_role("heading", name="Valid: Data reader")).to_be_visible()
     _checked(page, "verify-valid")
 
+    # the whole transcript (CLR 2.0), downloaded from the wallet and verified with each credential in it
+    page.goto(f"{live.url}/wallet/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download (signed VC-JWT)").click()
+    transcript = tmp_path / "transcript.jwt"
+    download.value.save_as(transcript)
+    page.goto(f"{live.url}/verify")
+    page.get_by_label("Or its file").set_input_files(str(transcript))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", name="Valid: Comprehensive Learner Record from")).to_be_visible()
+    expect(page.get_by_text("Data reader: valid (signature, validity and status hold).")).to_be_visible()
+    _checked(page, "verify-transcript")
+
     page.context.clear_cookies()
     sign_in(page, live, ADMIN.email, ADMIN.password)
     page.goto(f"{live.url}/admin/credentials")
