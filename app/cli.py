@@ -33,6 +33,7 @@ from adaptive import (
 )
 from adaptive.irt import DICHOTOMOUS, MODELS
 from app.cli_credentials import credentials
+from app.cli_lti import lti
 from app.cli_pack import pack
 from app.models.accounts import Role
 
@@ -497,3 +498,4 @@ def simulate_command(bank_path: Path | None, n_synthetic: int | None, examinees:
 
 main.add_command(pack)
 main.add_command(credentials)
+main.add_command(lti)

@@ -71,6 +71,14 @@ DEFAULTS: dict[str, Any] = {
     # encrypts the institutions' credential-signing keys at rest (app.credentials.keys); None: generated
     # once, kept in the instance folder. Losing it loses the keys: back it up with the database.
     "CREDENTIAL_KEY": None,
+    # LTI 1.3 (app.lti): how long a platform-started login may take to come back as a launch, the clock
+    # skew allowed on a launch's exp and iat, how long a platform's JWKS is cached and how soon an unknown
+    # kid may fetch it again, and how long the tool's JWKS keeps publishing a retired key
+    "LTI_LOGIN_SECONDS": 600,
+    "LTI_LEEWAY_SECONDS": 60,
+    "LTI_JWKS_CACHE_SECONDS": 300,
+    "LTI_JWKS_COOLDOWN_SECONDS": 30,
+    "LTI_KEY_OVERLAP_DAYS": 7,
 }
 
 _ENV_PREFIX = "THETAPATH_"
@@ -79,7 +87,8 @@ _BOOLEAN = {"DEBUG", "TESTING", "SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE
             "SMTP_STARTTLS", "SMTP_SSL", "JOBS_IN_PROCESS"}
 _INTEGER = {"MAX_CONTENT_LENGTH", "CLOCK_OFFSET_SECONDS", "SMTP_PORT", "SMTP_TIMEOUT", "PROXY_COUNT",
             "JOB_POLL_SECONDS", "JOB_LEASE_SECONDS", "XAPI_LRS_TIMEOUT",
-            "RECALIBRATION_MIN_RESPONSES"}
+            "RECALIBRATION_MIN_RESPONSES", "LTI_LOGIN_SECONDS", "LTI_LEEWAY_SECONDS",
+            "LTI_JWKS_CACHE_SECONDS", "LTI_JWKS_COOLDOWN_SECONDS", "LTI_KEY_OVERLAP_DAYS"}
 
 
 class ConfigError(RuntimeError):

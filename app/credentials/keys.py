@@ -77,10 +77,27 @@ def make_signing_key(session: Session, institution_id: int) -> None:
     _new_key(session, institution_id)
 
 
+def seal(secret: bytes) -> bytes:
+    """``secret`` encrypted and authenticated under the instance's ``CREDENTIAL_KEY`` (every private key
+    the site keeps is stored only so: credential issuers', the LTI tool's)."""
+    return bytes(_box().encrypt(secret))
+
+
+def unseal(sealed: bytes) -> bytes:
+    """What :func:`seal` sealed; KeyUnavailable when this instance's CREDENTIAL_KEY is another."""
+    try:
+        return bytes(_box().decrypt(sealed))
+    except nacl.exceptions.CryptoError:
+        msg = ("A signing key cannot be opened: this instance's CREDENTIAL_KEY is not the one it was "
+               "sealed with. Restore the CREDENTIAL_KEY (environment or instance folder) that belongs to "
+               "this database.")
+        raise KeyUnavailable(msg) from None
+
+
 def _new_key(session: Session, institution_id: int) -> IssuerKey:
     private = nacl.signing.SigningKey.generate()
     row = IssuerKey(institution_id=institution_id, public_key=multikey(bytes(private.verify_key)),
-                    sealed_private_key=bytes(_box().encrypt(bytes(private))))
+                    sealed_private_key=seal(bytes(private)))
     session.add(row)
     session.flush()
     return row
@@ -95,13 +112,7 @@ def signing_key(session: Session, institution_id: int) -> SigningKey:
                          .order_by(IssuerKey.id.desc()).limit(1))
     if row is None:
         row = _new_key(session, institution_id)
-    try:
-        private = _box().decrypt(row.sealed_private_key)
-    except nacl.exceptions.CryptoError:
-        msg = ("The credential-signing key cannot be opened: this instance's CREDENTIAL_KEY is not the "
-               "one it was sealed with. Restore the CREDENTIAL_KEY (environment or instance folder) "
-               "that belongs to this database.")
-        raise KeyUnavailable(msg) from None
+    private = unseal(row.sealed_private_key)
     public = public_key_of(row.public_key)
     institution = session.get(Institution, institution_id)
     assert institution is not None  # the key's foreign key

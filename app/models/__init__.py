@@ -13,6 +13,7 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
+from .lti import LtiAccount, LtiDeployment, LtiLogin, LtiPlatform, LtiToolKey
 from .packs import ModuleRow, Pack, PackVersion, ParameterVersion, PendingImport
 from .xapi import XapiStatement
 
@@ -28,6 +29,11 @@ __all__ = [
     "JobStatus",
     "LessonVisit",
     "LoginSession",
+    "LtiAccount",
+    "LtiDeployment",
+    "LtiLogin",
+    "LtiPlatform",
+    "LtiToolKey",
     "Membership",
     "ModuleRow",
     "Pack",

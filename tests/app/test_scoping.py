@@ -24,6 +24,9 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           "issuer.verify",  # anyone's credential, checked; nothing of an institution is shown
           "issuer.status_list",  # an institution's revocation list is public by design
           "issuer.did_json",  # so is its DID document (its public keys)
+          # LTI: a platform's login and launch (each checked against a registration; tests/app/test_lti.py
+          # launches from one institution's platform and finds nothing of another), the tool's keys
+          "lti.login", "lti.launch", "lti.keyset", "lti.configuration",
           # a credential's share link: public by design, behind an unguessable random id
           "issuer.credential_page", "issuer.credential_json",
           "issuer.issued",  # the caller's own institution only (test_revocation checks it)

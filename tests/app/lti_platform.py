@@ -1,0 +1,163 @@
+"""A real LTI 1.3 platform on loopback for the tests: OpenLearning's ``lti1p3platform`` (PyPI) behind a
+few Flask routes, served on 127.0.0.1 (as in ``../shared/standards-checks/lti_roundtrip_offline.py``).
+
+The platform publishes its JWKS at ``/jwks`` and answers the tool's authentication request at
+``/auth`` with what its launch form would post (``{state, id_token, launch_url}``): a resource-link
+launch signed RS256 by ``lti1p3platform`` for the user it was told to launch. The tests drive Thetapath
+with Flask's test client as the browser: the tool's login redirects to ``/auth``, whose answer the
+browser posts to the tool's launch URL.
+
+For the negative cases :meth:`LoopbackPlatform.forge` signs claim sets the platform would never send
+(with PyJWT and the platform's own key, or another key, or none).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask, jsonify, request
+from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
+from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
+from lti1p3platform.registration import Registration
+from lti1p3platform.request import Request as PlatformRequest
+from werkzeug.serving import make_server
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+
+
+def rsa_pair() -> tuple[str, str]:
+    """A fresh RSA key pair, PEM (private, public)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private, public
+
+
+@dataclass
+class LaunchUser:
+    """Who the platform launches, and into what."""
+
+    sub: str = "learner-42"
+    roles: list[str] = field(default_factory=lambda: [LEARNER])
+    name: str = "Ada Lovelace"
+    target: str = "https://localhost/learn/"
+
+
+class _Request(PlatformRequest):  # type: ignore[misc]
+    def build_metadata(self, r: Any) -> dict[str, Any]:
+        return {"method": r.method, "form_data": r.form.to_dict(), "get_data": r.args.to_dict(),
+                "headers": dict(r.headers), "content_type": r.content_type, "path": r.path, "json": None}
+
+
+class LoopbackPlatform:
+    """An LTI 1.3 platform on 127.0.0.1 that has registered the tool at ``tool`` (its base URL)."""
+
+    def __init__(self, tool: str = "https://localhost", *, client_id: str = "thetapath-client",
+                 deployment_id: str = "deployment-1") -> None:
+        self.tool, self.client_id, self.deployment_id = tool, client_id, deployment_id
+        self.private_key, self.public_key = rsa_pair()
+        self.user = LaunchUser()
+        self.jwks_requests = 0
+        platform = self
+        self._app = Flask("loopback-platform")
+
+        class Conf(LTI1P3PlatformConfAbstract):  # type: ignore[misc]
+            def init_platform_config(self, **_kwargs: Any) -> None:
+                pass
+
+            def get_registration_by_params(self, **_kwargs: Any) -> Registration:
+                return platform.registration()
+
+        class Launch(LTIAdvantageMessageLaunchAbstract):  # type: ignore[misc]
+            def prepare_launch(self, _preflight: Any) -> None:
+                user = platform.user
+                self.set_user_data(user.sub, user.roles, full_name=user.name)
+                self.set_resource_link_claim("resource-link-1", title="A module")
+                self.set_launch_context_claim(
+                    "course-1", ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
+                    "Data literacy", "DL-101")
+                self.set_launch_url(user.target)
+
+            def render_launch_form(self, data: dict[str, Any], **_kwargs: Any) -> str:
+                return json.dumps(data)  # what the auto-posting form would post
+
+        @self._app.get("/jwks")
+        def jwks() -> Any:
+            platform.jwks_requests += 1
+            return jsonify({"keys": Registration().set_platform_public_key(platform.public_key).get_jwks()})
+
+        @self._app.route("/auth", methods=["GET", "POST"])
+        def auth() -> Any:
+            values = request.values
+            if values.get("response_type") != "id_token" or values.get("scope") != "openid" or \
+                    values.get("response_mode") != "form_post" or values.get("prompt") != "none":
+                return "not an LTI authentication request", 400
+            if values.get("redirect_uri") != f"{platform.tool}/lti/launch":
+                return "unregistered redirect_uri", 400
+            return Launch(_Request(request), Conf()).lti_launch()
+
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def registration(self) -> Registration:
+        """The platform's registration of the tool (lti1p3platform's)."""
+        return (Registration().set_iss(self.url).set_client_id(self.client_id)
+                .set_deployment_id(self.deployment_id).set_launch_url(f"{self.tool}/lti/launch")
+                .set_oidc_login_url(f"{self.tool}/lti/login")
+                .set_platform_public_key(self.public_key).set_platform_private_key(self.private_key))
+
+    def register_args(self) -> dict[str, Any]:
+        """What an admin registers for this platform."""
+        return {"issuer": self.url, "client_id": self.client_id, "deployment_ids": [self.deployment_id],
+                "auth_login_url": f"{self.url}/auth", "auth_token_url": f"{self.url}/token",
+                "keyset_url": f"{self.url}/jwks"}
+
+    def login_params(self) -> dict[str, str]:
+        """The platform's third-party login initiation, as its link sends it to the tool's login URL."""
+        return {"iss": self.url, "login_hint": self.user.sub, "target_link_uri": self.user.target,
+                "lti_message_hint": "resource-link-1", "client_id": self.client_id,
+                "lti_deployment_id": self.deployment_id}
+
+    def kid(self) -> str:
+        kid = self.registration().get_kid()
+        assert kid
+        return str(kid)
+
+    def rotate(self) -> None:
+        """A new platform key pair (the JWKS now lists only the new key)."""
+        self.private_key, self.public_key = rsa_pair()
+
+    def forge(self, nonce: str, *, drop: tuple[str, ...] = (), key: str | None = None, kid: str | None = None,
+              alg: str = "RS256", **claims: Any) -> str:
+        """An id_token with the claims a launch carries, changed as asked, signed with the platform's key
+        (or ``key``; ``alg`` "none" signs nothing)."""
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": self.url, "aud": self.client_id, "azp": self.client_id, "sub": self.user.sub,
+            "iat": now, "exp": now + 300, "nonce": nonce, "name": self.user.name,
+            CLAIM + "message_type": "LtiResourceLinkRequest", CLAIM + "version": "1.3.0",
+            CLAIM + "deployment_id": self.deployment_id, CLAIM + "target_link_uri": self.user.target,
+            CLAIM + "resource_link": {"id": "resource-link-1"}, CLAIM + "roles": list(self.user.roles)}
+        body.update({k.replace("__", "/"): v for k, v in claims.items()})
+        for name in drop:
+            body.pop(name, None)
+        if alg == "none":
+            return jwt.encode(body, None, algorithm="none", headers={"kid": kid or self.kid()})
+        return jwt.encode(body, key or self.private_key, algorithm=alg, headers={"kid": kid or self.kid()})
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
