@@ -96,7 +96,8 @@ class LessonPage:
     next: int | None
 
 
-def _latest_versions(session: Session, who: Principal) -> list[PackVersion]:
+def latest_versions(session: Session, who: Principal) -> list[PackVersion]:
+    """The newest published version of each of the institution's packs, by title."""
     newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id,
                                                      PackVersion.published_at.is_not(None))
               .group_by(PackVersion.pack_id))
@@ -121,7 +122,7 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
         else:
             attempts.setdefault(module_id, "in progress")
     cards = []
-    for version in _latest_versions(session, who):
+    for version in latest_versions(session, who):
         path = path_view(session, who, version)
         modules = []
         for m in version.modules:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -43,12 +44,27 @@ from app.errors import ServiceError
 from app.models import LtiAccount, LtiLogin, LtiPlatform, Membership, Role, User
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
-# where a launch may lead: the catalogue, a module, a pack's standing, the wallet, a credential's page
-TARGETS = {"lti.launch": "learn.catalogue", "learn.catalogue": None, "learn.module": None,
-           "learn.standing": None, "credentials.wallet": None, "issuer.credential_page": None,
-           "home.index": None}
+DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
+# where a launch may lead (besides the tool's launch URL, which opens the catalogue): the catalogue, a
+# module, a pack's standing, the wallet, a credential's page, the home page
+TARGETS = {"learn.catalogue", "learn.module", "learn.standing", "credentials.wallet",
+           "issuer.credential_page", "home.index"}
 _RANK = {Role.LEARNER: 0, Role.INSTRUCTOR: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A launch that passed every check: its user (provisioned), the platform's institution, the path
+    to open, and, for a deep-linking request, what the platform asked for."""
+
+    user: User
+    institution_id: int
+    path: str
+    platform_id: int
+    deployment_id: str
+    deep_linking: dict[str, Any] | None = None
 
 
 class LaunchRejected(ServiceError):
@@ -72,6 +88,8 @@ def _target(uri: str, host: str) -> str:
         msg = (f"The launch's target_link_uri {uri!r} is not on this site ({ours}): the platform's link "
                "must point to Thetapath.")
         raise _reject(msg)
+    if parts.path == url_for("lti.launch"):  # the tool's own launch URL: the catalogue
+        return url_for("learn.catalogue")
     try:
         endpoint, _args = current_app.url_map.bind(ours).match(parts.path, "GET")
     except (HTTPException, RequestRedirect):
@@ -80,9 +98,6 @@ def _target(uri: str, host: str) -> str:
         msg = (f"The launch's target_link_uri {uri!r} is not a page a launch can open (the catalogue, a "
                "module, a pack's standing, the wallet or a credential).")
         raise _reject(msg)
-    redirect_to = TARGETS[str(endpoint)]
-    if redirect_to is not None:
-        return url_for(redirect_to)
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
@@ -212,22 +227,39 @@ def _check_message(claims: Mapping[str, Any], platform: LtiPlatform) -> None:
         msg = f"The launch comes from a deployment ({deployment!r}) that is not registered here."
         raise _reject(msg, 403)
     message_type = claims.get(CLAIM + "message_type")
-    if message_type != RESOURCE_LINK_REQUEST:
+    if message_type not in (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST):
         msg = (f"The launch's message type {message_type!r} is not one this tool accepts "
-               f"({RESOURCE_LINK_REQUEST}).")
+               f"({RESOURCE_LINK_REQUEST} or {DEEP_LINKING_REQUEST}).")
         raise _reject(msg)
     if claims.get(CLAIM + "version") != "1.3.0":
         msg = f"The launch's LTI version is {claims.get(CLAIM + 'version')!r}; this tool speaks 1.3.0."
         raise _reject(msg)
-    link = claims.get(CLAIM + "resource_link")
-    missing = [name for name, ok in (
-        ("sub", isinstance(claims.get("sub"), str) and claims["sub"]),
-        ("roles", isinstance(claims.get(CLAIM + "roles"), list)),
-        ("resource_link.id", isinstance(link, dict) and isinstance(link.get("id"), str) and link["id"]),
-        ("target_link_uri", isinstance(claims.get(CLAIM + "target_link_uri"), str))) if not ok]
+    link, settings = claims.get(CLAIM + "resource_link"), claims.get(DEEP_LINKING)
+    required = [("sub", isinstance(claims.get("sub"), str) and claims["sub"]),
+                ("roles", isinstance(claims.get(CLAIM + "roles"), list)),
+                ("target_link_uri", isinstance(claims.get(CLAIM + "target_link_uri"), str))]
+    if message_type == RESOURCE_LINK_REQUEST:
+        required.append(("resource_link.id", isinstance(link, dict) and isinstance(link.get("id"), str)
+                         and link["id"]))
+    else:
+        required.append(("deep_linking_settings.deep_link_return_url", isinstance(settings, dict) and
+                         isinstance(settings.get("deep_link_return_url"), str)))
+    missing = [name for name, ok in required if not ok]
     if missing:
         msg = f"The launch lacks the claim{'s' * (len(missing) > 1)} {', '.join(missing)}."
         raise _reject(msg)
+    if message_type == DEEP_LINKING_REQUEST:
+        assert isinstance(settings, dict)
+        if urlsplit(settings["deep_link_return_url"]).scheme not in ("https", "http"):
+            msg = "The deep-linking request's return URL is not a web address."
+            raise _reject(msg)
+        if "ltiResourceLink" not in (settings.get("accept_types") or []):
+            msg = ("The platform accepts no LTI resource links here (accept_types), which is what "
+                   "Thetapath places in a course.")
+            raise _reject(msg)
+        if _RANK[role_of(list(claims[CLAIM + "roles"]))] < _RANK[Role.INSTRUCTOR]:
+            msg = "Only an instructor (or an admin) can place Thetapath activities in a course."
+            raise _reject(msg, 403)
 
 
 def role_of(roles: list[Any]) -> Role:
@@ -270,9 +302,8 @@ def _provision(session: Session, platform: LtiPlatform, claims: Mapping[str, Any
     return user
 
 
-def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> tuple[User, int, str]:
-    """Check a launch and provision its user (flushed, for the caller's sign-in to commit): the user,
-    the platform's institution id, and the path to send them to."""
+def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> Accepted:
+    """Check a launch and provision its user (flushed, for the caller's sign-in to commit)."""
     state, token = form.get("state"), form.get("id_token")
     if not state or not token:
         msg = "The launch lacks its state or id_token: start it again from the platform."
@@ -301,4 +332,7 @@ def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> tu
     if getattr(used, "rowcount", 0) != 1:
         msg = "This launch was already used; a launch works once. Start it again from the platform."
         raise _reject(msg, 409)
-    return _provision(session, platform, claims), platform.institution_id, path
+    deep_linking = (claims.get(DEEP_LINKING)
+                    if claims[CLAIM + "message_type"] == DEEP_LINKING_REQUEST else None)
+    return Accepted(_provision(session, platform, claims), platform.institution_id, path, platform.id,
+                    str(claims[CLAIM + "deployment_id"]), deep_linking)

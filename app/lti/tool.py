@@ -114,11 +114,15 @@ def tool_configuration() -> dict[str, Any]:
             "public_jwk_url": urls["jwks_url"], "scopes": SCOPES, "custom_fields": {},
             "extensions": [{"platform": "canvas.instructure.com", "privacy_level": "public",
                             "domain": urlsplit(urls["launch_url"]).hostname,
-                            # a course link that opens the catalogue (deep-linking placements come
-                            # with deep linking)
+                            # a course link that opens the catalogue; modules placed by deep linking
                             "settings": {"placements": [
                                 {"placement": "course_navigation", "message_type": "LtiResourceLinkRequest",
-                                 "target_link_uri": urls["launch_url"], "text": "Thetapath"}]}}]}
+                                 "target_link_uri": urls["launch_url"], "text": "Thetapath"},
+                                {"placement": "link_selection", "message_type": "LtiDeepLinkingRequest",
+                                 "target_link_uri": urls["deep_link_url"]},
+                                {"placement": "assignment_selection",
+                                 "message_type": "LtiDeepLinkingRequest",
+                                 "target_link_uri": urls["deep_link_url"]}]}}]}
 
 
 def _url(value: str, what: str) -> str:

@@ -1,28 +1,33 @@
-"""LTI 1.3 endpoints: the platform's login and launch, the tool's public keys and its configuration."""
+"""LTI 1.3 endpoints: the platform's login and launch, deep linking, the tool's public keys and its
+configuration."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user
 
 from app import db
 from app.accounts.services import start_session
-from app.authz import choose_institution
+from app.authz import choose_institution, principal, roles_required
 from app.extensions import csrf
+from app.lti.deeplinking import picked, placeable, read_request, request_token, response_jwt
 from app.lti.launch import accept_launch, start_login
 from app.lti.tool import jwks, tool_configuration
+from app.models import Role
+from app.web.htmx import render
 
-bp = Blueprint("lti", __name__, url_prefix="/lti")
+bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt  # the platform starts it (OIDC third-party initiated login); it signs nobody in
 def login() -> ResponseReturnValue:
     """Keep a login for the platform's request and send the browser to the platform to authenticate."""
-    site = current_app.config.get("BASE_URL") or request.url_root.rstrip("/")
     target = start_login(db.session(), request.values, host=request.host,
-                         redirect_uri=f"{site}{url_for('lti.launch')}")
+                         redirect_uri=f"{_site()}{url_for('lti.launch')}")
     return redirect(target, code=302)
 
 
@@ -31,10 +36,44 @@ def login() -> ResponseReturnValue:
 def launch() -> ResponseReturnValue:
     """Check the platform's id_token, sign its user in to the platform's institution, and go where it says."""
     session = db.session()
-    user, institution_id, path = accept_launch(session, request.form, host=request.host)
-    login_user(start_session(session, user))  # one commit: the login used, the account, the sign-in
-    choose_institution(institution_id)
-    return redirect(path, code=303)
+    accepted = accept_launch(session, request.form, host=request.host)
+    login_user(start_session(session, accepted.user))  # one commit: the login used, account, sign-in
+    choose_institution(accepted.institution_id)
+    if accepted.deep_linking is not None:
+        return redirect(url_for("lti.deep_link", t=request_token(accepted)), code=303)
+    return redirect(accepted.path, code=303)
+
+
+def _site() -> str:
+    return str(current_app.config.get("BASE_URL") or request.url_root.rstrip("/"))
+
+
+@bp.route("/deep-link", methods=["GET", "POST"])
+@roles_required(Role.INSTRUCTOR, Role.ADMIN)
+def deep_link() -> ResponseReturnValue:
+    """The instructor picks modules to place in the course; the answer goes back to the platform."""
+    session, who = db.session(), principal()
+    token = request.values.get("t", "")
+    deep_linking = read_request(token, who)
+    settings = deep_linking.get("s") or {}
+    if request.method == "GET":
+        return render("lti/deep_link.html", versions=placeable(session, who), token=token,
+                      multiple=settings.get("accept_multiple", True))
+    modules = picked(session, who, request.form.getlist("module"))
+    if not modules:
+        flash("Pick at least one module to place.", "warning")
+        return redirect(url_for("lti.deep_link", t=token), code=303)
+    signed = response_jwt(session, deep_linking, modules, _site())
+    session.commit()  # the tool's key, if this was its first use
+    return_url = str(settings["deep_link_return_url"])
+    page = render("lti/deep_link_return.html", return_url=return_url, jwt=signed,
+                  count=min(len(modules), 1 if not settings.get("accept_multiple", True) else len(modules)))
+    response = make_response(page)
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(return_url))
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        f"base-uri 'none'; form-action {origin}; frame-ancestors {current_app.config['FRAME_ANCESTORS']}")
+    return response
 
 
 @bp.route("/jwks")

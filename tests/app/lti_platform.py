@@ -69,6 +69,9 @@ class LoopbackPlatform:
         self.private_key, self.public_key = rsa_pair()
         self.user = LaunchUser()
         self.jwks_requests = 0
+        self.deep_linking = False  # the next launch is a deep-linking request
+        self.tool_jwks: dict[str, Any] = {"keys": []}  # the tool's keys, as the platform's admin entered them
+        self.placed: list[dict[str, Any]] = []  # the deep-linking answers the platform accepted (claims)
         platform = self
         self._app = Flask("loopback-platform")
 
@@ -88,6 +91,9 @@ class LoopbackPlatform:
                     "course-1", ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
                     "Data literacy", "DL-101")
                 self.set_launch_url(user.target)
+                if platform.deep_linking:
+                    self.set_dl(f"{platform.url}/dl_return", title="Pick Thetapath activities",
+                                accept_types={"ltiResourceLink"}, extra_data={"course": "course-1"})
 
             def render_launch_form(self, data: dict[str, Any], **_kwargs: Any) -> str:
                 return json.dumps(data)  # what the auto-posting form would post
@@ -107,6 +113,22 @@ class LoopbackPlatform:
                 return "unregistered redirect_uri", 400
             return Launch(_Request(request), Conf()).lti_launch()
 
+        @self._app.post("/dl_return")
+        def dl_return() -> Any:
+            conf = Conf()
+            conf.get_registration()
+            try:
+                items = conf.validate_deeplinking_resp(request.form.to_dict())  # the tool's signature
+            except Exception as err:  # the platform says why it refused the answer
+                return f"refused: {err!r}", 400
+            claims = jwt.decode(request.form["JWT"], options={"verify_signature": False})
+            # what lti1p3platform leaves unchecked (../shared/STANDARDS.md 1.2), checked here
+            if claims.get("aud") != platform.url or claims.get("iss") != platform.client_id or \
+                    not claims.get("nonce") or claims.get(CLAIM + "deployment_id") != platform.deployment_id:
+                return "refused: aud, iss, nonce or deployment_id", 400
+            platform.placed.append(claims)
+            return jsonify(items)
+
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -117,6 +139,8 @@ class LoopbackPlatform:
         return (Registration().set_iss(self.url).set_client_id(self.client_id)
                 .set_deployment_id(self.deployment_id).set_launch_url(f"{self.tool}/lti/launch")
                 .set_oidc_login_url(f"{self.tool}/lti/login")
+                .set_deeplink_launch_url(f"{self.tool}/lti/launch" if self.deep_linking else "")
+                .set_tool_key_set(self.tool_jwks)
                 .set_platform_public_key(self.public_key).set_platform_private_key(self.private_key))
 
     def register_args(self) -> dict[str, Any]:

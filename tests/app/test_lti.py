@@ -5,6 +5,7 @@ negative case rejected with a clear page, a 4xx status and nothing written."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +34,7 @@ from app.models import (
 )
 from app.packstore import import_pack
 from tests.app import factories
-from tests.app.lti_platform import CLAIM, INSTRUCTOR, LoopbackPlatform, rsa_pair
+from tests.app.lti_platform import CLAIM, INSTRUCTOR, LEARNER, LoopbackPlatform, rsa_pair
 from tests.app.test_credentials import DEMO
 
 
@@ -165,8 +166,8 @@ def _bad(platform: LoopbackPlatform, case: str, nonce: str) -> str:
         "several audiences without azp": lambda: platform.forge(
             nonce, aud=[platform.client_id, "other"], drop=("azp",)),
         "wrong version": lambda: platform.forge(nonce, **{CLAIM + "version": "1.1"}),
-        "deep linking (not yet)": lambda: platform.forge(
-            nonce, **{CLAIM + "message_type": "LtiDeepLinkingRequest"}),
+        "unknown message type": lambda: platform.forge(
+            nonce, **{CLAIM + "message_type": "LtiSubmissionReviewRequest"}),
         "target on another host": lambda: platform.forge(
             nonce, **{CLAIM + "target_link_uri": "https://evil.example/learn/"}),
         "target not a page": lambda: platform.forge(
@@ -191,7 +192,7 @@ NEGATIVE = [
     ("unknown kid", 401, "signed with a key (no-such-key) that the platform's keyset"),
     ("several audiences without azp", 401, "its azp is not this tool's client id"),
     ("wrong version", 400, "LTI version is '1.1'"),
-    ("deep linking (not yet)", 400, "message type 'LtiDeepLinkingRequest' is not one this tool accepts"),
+    ("unknown message type", 400, "message type 'LtiSubmissionReviewRequest' is not one this tool accepts"),
     ("target on another host", 400, "is not on this site (localhost)"),
     ("target not a page", 400, "is not a page a launch can open"),
 ]
@@ -324,3 +325,58 @@ def test_the_tool_publishes_its_keys_and_configuration_and_rotation_overlaps(
     config = client.get("/lti/config.json").json
     assert config is not None and config["oidc_initiation_url"] == "https://learn.example.edu/lti/login"
     assert config["public_jwk_url"] == "https://learn.example.edu/lti/jwks"
+
+
+def test_an_instructor_places_modules_by_deep_linking_and_the_platform_accepts_the_signed_answer(
+        app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
+    version = import_pack(db_session, registered, DEMO, None).version
+    modules = list(db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
+                                      .order_by(ModuleRow.position)))
+    other = factories.institution(db_session)
+    foreign = import_pack(db_session, other, DEMO, None).version
+    foreign_module = db_session.scalars(select(ModuleRow)
+                                        .where(ModuleRow.pack_version_id == foreign.id)).first()
+    assert foreign_module is not None
+    platform.user.sub, platform.user.roles, platform.user.name = "teacher-1", [INSTRUCTOR], "Grace Hopper"
+    platform.deep_linking = True
+    client = app.test_client()
+    platform.tool_jwks = client.get("/lti/jwks").json or {}  # what the platform's admin registered
+
+    response, _ = _launch(client, platform)
+    assert response.status_code == 303 and response.headers["Location"].startswith("/lti/deep-link?t=")
+    picking = client.get(response.headers["Location"])
+    assert picking.status_code == 200
+    assert all(m.title in picking.data.decode() for m in modules)
+    token = parse_qs(urlsplit(response.headers["Location"]).query)["t"][0]
+    answer = client.post("/lti/deep-link", data={
+        "t": token, "module": [str(modules[1].id), str(foreign_module.id), str(modules[0].id)]})
+    assert answer.status_code == 200
+    assert f"form-action {platform.url}" in answer.headers["Content-Security-Policy"]
+    html = answer.data.decode()
+    action = re.search(r'<form method="post" action="([^"]+)" class="card" data-autosubmit>', html)
+    signed = re.search(r'name="JWT" value="([^"]+)"', html)
+    assert action is not None and signed is not None and action.group(1) == f"{platform.url}/dl_return"
+
+    accepted = requests.post(action.group(1), data={"JWT": signed.group(1)}, timeout=10)
+    assert accepted.status_code == 200, accepted.text
+    items = accepted.json()
+    assert [i["title"] for i in items] == [modules[1].title, modules[0].title]  # not the other institution's
+    assert items[0]["type"] == "ltiResourceLink"
+    assert items[0]["url"] == f"https://localhost/learn/modules/{modules[1].id}"
+    assert items[0]["lineItem"] == {"scoreMaximum": 100, "label": modules[1].title,
+                                    "resourceId": f"thetapath-module-{modules[1].id}", "tag": "mastery"}
+    claims = platform.placed[-1]
+    assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == {"course": "course-1"}
+    assert claims[CLAIM + "message_type"] == "LtiDeepLinkingResponse"
+
+    # a changed answer is refused by the platform (it checks the tool's signature with the tool's JWKS)
+    header, body, signature = signed.group(1).split(".")
+    forged = f"{header}.{body}.{signature[:-4]}AAAA"
+    assert requests.post(action.group(1), data={"JWT": forged}, timeout=10).status_code == 400
+
+    # the picking page is the instructor's alone, and learners cannot place anything
+    platform.user.sub, platform.user.roles, platform.user.name = "learner-9", [LEARNER], "Alan Turing"
+    learner = app.test_client()
+    refused, _ = _launch(learner, platform)
+    assert refused.status_code == 403 and "Only an instructor" in refused.data.decode()
+    assert learner.get(f"/lti/deep-link?t={token}").status_code in (302, 403)
