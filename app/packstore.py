@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adaptive import ItemBank, ItemParameters
@@ -287,3 +287,13 @@ def lesson_html(pack: ContentPack, lesson_path: str, html: str, asset_url: str) 
 def markdown(text: str) -> str:
     """Sanitised HTML for learner-facing Markdown (stems, options, feedback)."""
     return render_markdown(text)
+
+
+def latest_versions(session: Session, institution_id: int) -> list[PackVersion]:
+    """The newest published version of each of the institution's packs, by title (what its learners
+    see in the catalogue)."""
+    newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == institution_id,
+                                                     PackVersion.published_at.is_not(None))
+              .group_by(PackVersion.pack_id))
+    return list(session.scalars(select(PackVersion).where(PackVersion.id.in_(newest))
+                                .join(Pack).order_by(Pack.title)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from blinker import Namespace
 from flask import url_for
 from scipy.stats import norm
 from sqlalchemy import select
@@ -63,6 +64,11 @@ from content.policy import assessment_policy
 from content.presentation import option_order
 
 Z95 = 1.959963984540054
+
+attempt_completed = Namespace().signal("attempt-completed")
+"""Sent (with the session, and ``attempt=``) in the transaction that completes an attempt, after its
+evidence, xAPI statements and credential request: a receiver adds what must be stored with the
+completion itself (``app.lti.grades`` asks for the score to be sent to a learning platform)."""
 
 
 
@@ -468,6 +474,7 @@ def _finish(session: Session, attempt: Attempt, state: CatState, step: CatStep, 
             xapi.mastered(e.competency, ctx.pack.competency(e.competency).title, e.theta, e.se)
     if credit.credited and any(e.mastered for e in evidence) and ctx.pack.credentials:
         request_credentials(session, attempt.user_id, ctx.version, f"attempt-{attempt.id}")
+    attempt_completed.send(session, attempt=attempt)
 
 
 def _recorder(session: Session, attempt: Attempt, ctx: _Context) -> xapi_statements.Recorder:

@@ -17,6 +17,8 @@ exactly when the state change that needs it commits; only after that commit is a
 A handler's failure rolls its work back. ``JobError`` is a problem the user can act on: the job fails
 at once with that message. Anything else is retried after 2, 4, 8, … seconds (at most 10 minutes),
 ``max_attempts`` times in all, then the job fails with a plain message; the traceback goes to the log.
+``RetryLater`` is a fault on the other side (a platform or service that is down or refused): retried
+the same way, its message (what the other side answered) kept on the job for whoever reads its record.
 Effects outside the database (mail, a score sent to an LMS) happen at least once: their handlers send
 an idempotency key with them.
 """
@@ -48,6 +50,11 @@ MAX_BACKOFF_SECONDS = 600
 
 class JobError(ServiceError):
     """A job cannot be done as asked (bad input, too little data): it fails at once with this message."""
+
+
+class RetryLater(RuntimeError):
+    """A service outside the app is down or refused (the message says what it answered): the job is
+    retried with backoff, and the message is kept on the job."""
 
 
 Handler = Callable[["JobContext"], Mapping[str, Any] | None]
@@ -282,13 +289,17 @@ def _failed(sessions: Callable[[], Session], job_id: int, worker: str, attempt: 
             log.error("job %s (%s) failed on try %s of %s", job_id, job.kind, attempt,
                       job.max_attempts, exc_info=exc)
             job.status, job.finished_at = JobStatus.FAILED, now
-            job.error = _gave_up(job_id, "something went wrong on our side")
+            job.error = _gave_up(job_id, str(exc) if isinstance(exc, RetryLater)
+                                 else "something went wrong on our side")
         else:
             wait = min(MAX_BACKOFF_SECONDS, 2 ** attempt)
-            log.warning("job %s (%s) failed on try %s of %s; retrying in %s s", job_id, job.kind,
-                        attempt, job.max_attempts, wait, exc_info=exc)
+            outside = isinstance(exc, RetryLater)
+            log.warning("job %s (%s) failed on try %s of %s; retrying in %s s: %s", job_id, job.kind, attempt,
+                        job.max_attempts, wait, exc if outside else "", exc_info=None if outside else exc)
             job.status, job.run_after = JobStatus.QUEUED, now + timedelta(seconds=wait)
-            job.error = (f"Try {attempt} of {job.max_attempts} went wrong on our side; the next one "
+            job.error = (f"Try {attempt} of {job.max_attempts} failed: {exc}. The next one starts within "
+                         f"{wait} seconds." if outside else
+                         f"Try {attempt} of {job.max_attempts} went wrong on our side; the next one "
                          f"starts within {wait} seconds.")
         s.commit()
 

@@ -11,8 +11,8 @@ from app.assess.services import ResultView, result_view, retake, retake_note
 from app.authz import Principal, require_live, scoped
 from app.db import utcnow
 from app.errors import NotFound
-from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, Pack, PackVersion
-from app.packstore import content_of, lesson_html, markdown, module_bank
+from app.models import Attempt, AttemptStatus, LessonVisit, ModuleRow, PackVersion
+from app.packstore import content_of, latest_versions, lesson_html, markdown, module_bank
 from app.pathing.services import PLACEMENT, TESTOUT, path_view
 from content import Asset
 from content.policy import assessment_policy
@@ -96,15 +96,6 @@ class LessonPage:
     next: int | None
 
 
-def latest_versions(session: Session, who: Principal) -> list[PackVersion]:
-    """The newest published version of each of the institution's packs, by title."""
-    newest = (select(func.max(PackVersion.id)).where(PackVersion.institution_id == who.institution_id,
-                                                     PackVersion.published_at.is_not(None))
-              .group_by(PackVersion.pack_id))
-    return list(session.scalars(select(PackVersion).where(PackVersion.id.in_(newest))
-                                .join(Pack).order_by(Pack.title)))
-
-
 def catalogue(session: Session, who: Principal) -> list[PackCard]:
     """The newest published version of every pack of the institution, with the learner's progress per
     module."""
@@ -122,7 +113,7 @@ def catalogue(session: Session, who: Principal) -> list[PackCard]:
         else:
             attempts.setdefault(module_id, "in progress")
     cards = []
-    for version in latest_versions(session, who):
+    for version in latest_versions(session, who.institution_id):
         path = path_view(session, who, version)
         modules = []
         for m in version.modules:

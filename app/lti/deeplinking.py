@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from app.authz import Principal
-from app.learn.services import latest_versions
 from app.lti.launch import CLAIM, Accepted, LaunchRejected
 from app.lti.tool import tool_key
 from app.models import LtiPlatform, ModuleRow, PackVersion
+from app.packstore import latest_versions
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 PURPOSE = "lti-deep-link"
@@ -54,7 +54,7 @@ def read_request(token: str, who: Principal) -> dict[str, Any]:
 
 def placeable(session: Session, who: Principal) -> list[tuple[PackVersion, list[ModuleRow]]]:
     """What an instructor can place: the modules of their institution's published packs."""
-    return [(version, list(version.modules)) for version in latest_versions(session, who)]
+    return [(version, list(version.modules)) for version in latest_versions(session, who.institution_id)]
 
 
 def response_jwt(session: Session, request: dict[str, Any], modules: list[ModuleRow], site: str) -> str:

@@ -41,10 +41,12 @@ from werkzeug.routing import RequestRedirect
 
 from app.db import utcnow
 from app.errors import ServiceError
-from app.models import LtiAccount, LtiLogin, LtiPlatform, Membership, Role, User
+from app.models import LtiAccount, LtiGradeLink, LtiLogin, LtiPlatform, Membership, ModuleRow, Role, User
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 # where a launch may lead (besides the tool's launch URL, which opens the catalogue): the catalogue, a
@@ -79,8 +81,9 @@ def _reject(message: str, status: int = 400) -> LaunchRejected:
     return err
 
 
-def _target(uri: str, host: str) -> str:
-    """The path on this site that ``uri`` names, if it is one a launch may lead to."""
+def _target(uri: str, host: str) -> tuple[str, int | None]:
+    """The path on this site that ``uri`` names, if it is one a launch may lead to, and the module it
+    opens (if it is a module's page)."""
     parts = urlsplit(uri)
     base = current_app.config.get("BASE_URL")
     ours = urlsplit(str(base)).netloc if base else host
@@ -89,16 +92,17 @@ def _target(uri: str, host: str) -> str:
                "must point to Thetapath.")
         raise _reject(msg)
     if parts.path == url_for("lti.launch"):  # the tool's own launch URL: the catalogue
-        return url_for("learn.catalogue")
+        return url_for("learn.catalogue"), None
     try:
-        endpoint, _args = current_app.url_map.bind(ours).match(parts.path, "GET")
+        endpoint, args = current_app.url_map.bind(ours).match(parts.path, "GET")
     except (HTTPException, RequestRedirect):
-        endpoint = None
+        endpoint, args = None, {}
     if endpoint not in TARGETS:
         msg = (f"The launch's target_link_uri {uri!r} is not a page a launch can open (the catalogue, a "
                "module, a pack's standing, the wallet or a credential).")
         raise _reject(msg)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    module_id = args.get("module_id") if endpoint == "learn.module" else None
+    return parts.path + (f"?{parts.query}" if parts.query else ""), module_id
 
 
 # ------------------------------------------------------------------------------------------------ login
@@ -128,7 +132,7 @@ def start_login(session: Session, params: Mapping[str, str], *, redirect_uri: st
     if deployment and deployment not in {d.deployment_id for d in platform.deployments}:
         msg = f"The deployment {deployment!r} of {issuer} is not registered here."
         raise _reject(msg)
-    _target(target, host)
+    _target(target, host)  # refused now, before the platform is asked anything
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     # logins that never came back are kept a day, for the record, then forgotten
     session.execute(delete(LtiLogin).where(LtiLogin.created_at < utcnow() - timedelta(days=1)))
@@ -326,7 +330,7 @@ def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> Ac
         msg = "The launch's nonce is not the one its login was given: it belongs to another launch."
         raise _reject(msg, 401)
     _check_message(claims, platform)
-    path = _target(claims[CLAIM + "target_link_uri"], host)
+    path, module_id = _target(claims[CLAIM + "target_link_uri"], host)
     used = session.execute(update(LtiLogin).where(LtiLogin.state == state, LtiLogin.used_at.is_(None))
                            .values(used_at=utcnow()))
     if getattr(used, "rowcount", 0) != 1:
@@ -334,5 +338,35 @@ def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> Ac
         raise _reject(msg, 409)
     deep_linking = (claims.get(DEEP_LINKING)
                     if claims[CLAIM + "message_type"] == DEEP_LINKING_REQUEST else None)
-    return Accepted(_provision(session, platform, claims), platform.institution_id, path, platform.id,
-                    str(claims[CLAIM + "deployment_id"]), deep_linking)
+    user = _provision(session, platform, claims)
+    if deep_linking is None and module_id is not None:
+        _keep_grade_link(session, platform, user, module_id, claims)
+    return Accepted(user, platform.institution_id, path, platform.id, str(claims[CLAIM + "deployment_id"]),
+                    deep_linking)
+
+
+def _keep_grade_link(session: Session, platform: LtiPlatform, user: User, module_id: int,
+                     claims: Mapping[str, Any]) -> None:
+    """Where the learner's score for the module goes, when the launch offers Assignment and Grade
+    Services with a score scope (a module of the platform's institution only)."""
+    endpoint = claims.get(AGS)
+    if not isinstance(endpoint, dict) or SCORE_SCOPE not in (endpoint.get("scope") or []):
+        return
+    lineitem, lineitems = endpoint.get("lineitem"), endpoint.get("lineitems")
+    if not isinstance(lineitem, str) and not isinstance(lineitems, str):
+        return
+    module = session.get(ModuleRow, module_id)
+    if module is None or module.pack_version.institution_id != platform.institution_id:
+        return
+    link_id = str(claims[CLAIM + "resource_link"]["id"])
+    row = session.scalar(select(LtiGradeLink).where(
+        LtiGradeLink.platform_id == platform.id, LtiGradeLink.user_id == user.id,
+        LtiGradeLink.resource_link_id == link_id))
+    if row is None:
+        row = LtiGradeLink(platform_id=platform.id, user_id=user.id, resource_link_id=link_id)
+        session.add(row)
+    row.module_id, row.sub = module_id, str(claims["sub"])
+    row.lineitem_url = lineitem if isinstance(lineitem, str) else row.lineitem_url
+    row.lineitems_url = lineitems if isinstance(lineitems, str) else None
+    row.scopes = [str(s) for s in endpoint.get("scope") or []]
+    session.flush()

@@ -13,6 +13,7 @@ from app import db
 from app.accounts.services import start_session
 from app.authz import choose_institution, principal, roles_required
 from app.extensions import csrf
+from app.lti import grades  # noqa: F401 - the grade passback job and its receiver of completed attempts
 from app.lti.deeplinking import picked, placeable, read_request, request_token, response_jwt
 from app.lti.launch import accept_launch, start_login
 from app.lti.tool import jwks, tool_configuration

@@ -13,7 +13,7 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
-from .lti import LtiAccount, LtiDeployment, LtiLogin, LtiPlatform, LtiToolKey
+from .lti import LtiAccount, LtiDeployment, LtiGradeLink, LtiLogin, LtiPlatform, LtiToolKey
 from .packs import ModuleRow, Pack, PackVersion, ParameterVersion, PendingImport
 from .xapi import XapiStatement
 
@@ -31,6 +31,7 @@ __all__ = [
     "LoginSession",
     "LtiAccount",
     "LtiDeployment",
+    "LtiGradeLink",
     "LtiLogin",
     "LtiPlatform",
     "LtiToolKey",

@@ -87,3 +87,23 @@ class LtiAccount(Base):
     sub: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiGradeLink(Base):
+    """Where a learner's score for a module goes: the platform's line item for the course link they were
+    launched from (Assignment and Grade Services), kept from their launch. One per platform, learner
+    and resource link; a later launch brings it up to date."""
+
+    __tablename__ = "lti_grade_link"
+    __table_args__ = (UniqueConstraint("platform_id", "user_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("pack_module.id", ondelete="CASCADE"), index=True)
+    sub: Mapped[str] = mapped_column(String(255))  # the learner on the platform (a score's userId)
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    lineitem_url: Mapped[str | None] = mapped_column(Text)  # the launch's line item, or found later
+    lineitems_url: Mapped[str | None] = mapped_column(Text)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

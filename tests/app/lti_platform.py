@@ -72,6 +72,10 @@ class LoopbackPlatform:
         self.deep_linking = False  # the next launch is a deep-linking request
         self.tool_jwks: dict[str, Any] = {"keys": []}  # the tool's keys, as the platform's admin entered them
         self.placed: list[dict[str, Any]] = []  # the deep-linking answers the platform accepted (claims)
+        self.grades = False  # launches offer Assignment and Grade Services (a line item per link)
+        self.down = False  # the token and score endpoints answer 503, as a platform that is down
+        self.lineitems: dict[str, dict[str, Any]] = {}
+        self.scores: list[tuple[str, dict[str, Any]]] = []  # (line item, score) as received
         platform = self
         self._app = Flask("loopback-platform")
 
@@ -91,6 +95,12 @@ class LoopbackPlatform:
                     "course-1", ["http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering"],
                     "Data literacy", "DL-101")
                 self.set_launch_url(user.target)
+                if platform.grades:
+                    if f"{platform.url}/lineitems/1" not in platform.lineitems:
+                        platform.lineitems[f"{platform.url}/lineitems/1"] = {
+                            "id": f"{platform.url}/lineitems/1", "scoreMaximum": 100, "label": "A module",
+                            "resourceLinkId": "resource-link-1"}
+                    self.set_ags(f"{platform.url}/lineitems", f"{platform.url}/lineitems/1")
                 if platform.deep_linking:
                     self.set_dl(f"{platform.url}/dl_return", title="Pick Thetapath activities",
                                 accept_types={"ltiResourceLink"}, extra_data={"course": "course-1"})
@@ -112,6 +122,42 @@ class LoopbackPlatform:
             if values.get("redirect_uri") != f"{platform.tool}/lti/launch":
                 return "unregistered redirect_uri", 400
             return Launch(_Request(request), Conf()).lti_launch()
+
+        def allowed(scope: str) -> bool:
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            conf = Conf()
+            conf.get_registration()
+            return bool(conf.validate_token(token, allowed_scopes=[scope]))
+
+        @self._app.post("/token")
+        def token() -> Any:
+            if platform.down:
+                return "down for maintenance", 503
+            conf = Conf()
+            conf.get_registration()
+            return jsonify(conf.get_access_token(request.form.to_dict()))
+
+        @self._app.route("/lineitems", methods=["GET", "POST"])
+        def lineitems() -> Any:
+            if not allowed("https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"):
+                return "forbidden", 403
+            if request.method == "GET":
+                return jsonify(list(platform.lineitems.values()))
+            number = len(platform.lineitems) + 1
+            item = {**request.get_json(force=True), "id": f"{platform.url}/lineitems/{number}"}
+            platform.lineitems[item["id"]] = item
+            return jsonify(item), 201
+
+        @self._app.post("/lineitems/<int:number>/scores")
+        def scores(number: int) -> Any:
+            if platform.down:
+                return "down for maintenance", 503
+            if not allowed("https://purl.imsglobal.org/spec/lti-ags/scope/score"):
+                return "forbidden", 403
+            if request.mimetype != "application/vnd.ims.lis.v1.score+json":
+                return f"wrong content type {request.mimetype}", 415
+            platform.scores.append((f"{platform.url}/lineitems/{number}", request.get_json(force=True)))
+            return "", 204
 
         @self._app.post("/dl_return")
         def dl_return() -> Any:

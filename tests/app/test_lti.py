@@ -5,6 +5,7 @@ negative case rejected with a clear page, a 4xx status and nothing written."""
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from collections.abc import Iterator
@@ -15,16 +16,26 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.authz import Principal
 from app.cli import main
+from app.db import utcnow
+from app.demo import GRADUATE_ABILITY, take_assessment
+from app.jobs import services as jobs
+from app.jobs.workers import sessions
+from app.lti.grades import request_scores
 from app.lti.tool import register_platform, rotate_tool_key
 from app.models import (
+    Attempt,
     Institution,
+    Job,
+    JobStatus,
     LoginSession,
     LtiAccount,
     LtiDeployment,
+    LtiGradeLink,
     LtiLogin,
     LtiPlatform,
     Membership,
@@ -380,3 +391,64 @@ def test_an_instructor_places_modules_by_deep_linking_and_the_platform_accepts_t
     refused, _ = _launch(learner, platform)
     assert refused.status_code == 403 and "Only an instructor" in refused.data.decode()
     assert learner.get(f"/lti/deep-link?t={token}").status_code in (302, 403)
+
+
+def _due_now(app: Flask) -> None:
+    """Time passes: every job waiting for a retry is due."""
+    with sessions(app)() as s:
+        s.execute(update(Job).where(Job.status == JobStatus.QUEUED).values(run_after=utcnow()))
+        s.commit()
+
+
+def test_a_completed_assessment_sends_its_score_to_the_platform_once_even_after_an_outage(
+        app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
+    version = import_pack(db_session, registered, DEMO, None).version
+    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
+                                .order_by(ModuleRow.position)).first()
+    assert module is not None
+    platform.user.target = f"https://localhost/learn/modules/{module.id}"
+    platform.grades = True
+    client = app.test_client()
+    platform.tool_jwks = client.get("/lti/jwks").json or {}
+    assert _launch(client, platform)[0].status_code == 303
+    link = db_session.scalars(select(LtiGradeLink)).one()
+    assert (link.module_id, link.sub, link.lineitem_url) == \
+        (module.id, "learner-42", f"{platform.url}/lineitems/1")
+
+    platform.down = True  # the platform is down when the learner finishes
+    who = Principal(link.user_id, registered.id, Role.LEARNER)
+    with app.test_request_context():
+        attempt_id = take_assessment(db_session, who, module, GRADUATE_ABILITY, random.Random(3))
+    db_session.commit()
+    [job] = db_session.scalars(select(Job).where(Job.kind == "lti-score")).all()  # stored with the attempt
+    with app.app_context():
+        assert jobs.run_due(sessions(app)) >= 1  # the score, and the learner's credential and xAPI jobs
+    db_session.expire_all()
+    failed = db_session.get(Job, job.id)
+    assert failed is not None and failed.status is JobStatus.QUEUED and failed.attempts == 1
+    assert "answered 503" in (failed.error or "") and platform.scores == []
+
+    platform.down = False  # back up: the retry delivers it, once
+    _due_now(app)
+    with app.app_context():
+        while jobs.run_due(sessions(app)):
+            _due_now(app)
+    db_session.expire_all()
+    done = db_session.get(Job, job.id)
+    assert done is not None and done.status is JobStatus.DONE and done.attempts == 2
+    attempt = db_session.get(Attempt, attempt_id)
+    assert attempt is not None and attempt.finished_at is not None
+    [(lineitem, score)] = platform.scores
+    assert lineitem == f"{platform.url}/lineitems/1"
+    assert score["userId"] == "learner-42" and score["scoreMaximum"] == 100
+    assert 0 <= score["scoreGiven"] <= 100 and score["activityProgress"] == "Completed"
+    assert score["gradingProgress"] == "FullyGraded"
+    assert score["timestamp"].startswith(attempt.finished_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    assert done.result is not None and done.result["status"] == 204
+
+    # asked again for the same attempt (a retried request, say): the same job, nothing sent again
+    with app.app_context():
+        assert [j.id for j in request_scores(db_session, attempt)] == [job.id]
+        db_session.commit()
+        assert jobs.run_due(sessions(app)) == 0
+    assert len(platform.scores) == 1

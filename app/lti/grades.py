@@ -1,0 +1,179 @@
+"""Grade passback (Assignment and Grade Services 2.0) through the app's one job queue, which is the outbox.
+
+When a learner who was launched into a module from a platform (an :class:`LtiGradeLink`) completes that
+module's assessment, an ``lti-score`` job is asked for in the same transaction: it is stored with the
+attempt, so a score is never lost, and its key (link and attempt) makes asking twice one job. The job
+gets an access token from the platform (OAuth 2 client credentials with a JWT assertion signed by the
+tool's key), finds or makes the line item when the launch named none, and posts the score:
+
+- ``scoreGiven`` the learner's estimated competency on the 0–100 scale they were shown, out of
+  ``scoreMaximum`` 100, ``activityProgress`` Completed, ``gradingProgress`` FullyGraded, the attempt's
+  end as ``timestamp``, and a comment saying whether they mastered it.
+
+A platform that is down or answers an error fails the try; the queue retries with exponential backoff
+(``app.jobs``), and the job row keeps every try's count, the last error and, once sent, the platform's
+answer: the audit log an admin reads at ``/admin/lti/grades``, where a failed score can be sent again.
+Every try sends the same score with the same timestamp, so a platform that got a score before a worker
+died mid-send keeps one result for it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from scipy.stats import norm
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.assess.services import attempt_completed
+from app.jobs.services import JobContext, JobError, RetryLater, enqueue, job_kind
+from app.lti.tool import tool_key
+from app.models import Attempt, AttemptStatus, Job, LtiGradeLink, LtiPlatform, ModuleRow
+
+SCORES = "lti-score"
+SCORE_MAXIMUM = 100
+SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+_TIMEOUT = 15
+
+
+class PlatformError(RetryLater):
+    """The platform could not be reached or refused a request (retried by the queue, its answer kept)."""
+
+
+@attempt_completed.connect
+def _completed(session: Session, *, attempt: Attempt, **_extra: Any) -> None:
+    request_scores(session, attempt)
+
+
+def request_scores(session: Session, attempt: Attempt) -> list[Job]:
+    """Ask for the attempt's score to be sent to every platform line item it counts for (in the
+    caller's transaction): a completed module assessment of a learner launched into that module."""
+    if attempt.kind != "assessment" or attempt.module_id is None or \
+            attempt.status is not AttemptStatus.COMPLETED:
+        return []
+    links = session.scalars(select(LtiGradeLink).where(LtiGradeLink.user_id == attempt.user_id,
+                                                       LtiGradeLink.module_id == attempt.module_id))
+    return [enqueue(session, SCORES, {"link_id": link.id, "attempt_id": attempt.id},
+                    key=f"{SCORES}:{link.id}:{attempt.id}", institution_id=attempt.institution_id)
+            for link in links]
+
+
+def score_of(attempt: Attempt) -> dict[str, Any]:
+    """The score sent for a completed attempt (without the platform's userId)."""
+    assert attempt.theta is not None and attempt.finished_at is not None
+    given = round(100 * float(norm.cdf(attempt.theta)))
+    mastered = {"mastered": "Mastered", "not_mastered": "Not mastered yet"}.get(
+        attempt.mastery or "", "Not decided yet")
+    return {"scoreGiven": given, "scoreMaximum": SCORE_MAXIMUM, "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": attempt.finished_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "comment": f"{mastered}: an estimated competency of {given} on a 0-100 scale."}
+
+
+def _call(method: str, url: str, *, token: str | None = None, body: bytes | None = None,
+          content_type: str | None = None, accept: str | None = None) -> tuple[int, str]:
+    headers = {k: v for k, v in (("Authorization", f"Bearer {token}" if token else None),
+                                 ("Content-Type", content_type), ("Accept", accept)) if v}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
+            return answer.status, answer.read(65536).decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        text = err.read(2048).decode("utf-8", "replace")
+        msg = f"{method} {url} answered {err.code}: {text[:300]}"
+        raise PlatformError(msg) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        msg = f"{method} {url} could not be reached: {getattr(err, 'reason', err)}"
+        raise PlatformError(msg) from None
+
+
+def access_token(session: Session, platform: LtiPlatform, scopes: list[str]) -> str:
+    """An access token from the platform for ``scopes`` (client credentials, JWT assertion)."""
+    key = tool_key(session)
+    now = int(time.time())
+    claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.auth_token_url,
+              "iat": now, "exp": now + 300, "jti": secrets.token_urlsafe(16)}
+    assertion = jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+    form = urllib.parse.urlencode({
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion, "scope": " ".join(scopes)}).encode()
+    _status, text = _call("POST", platform.auth_token_url, body=form,
+                          content_type="application/x-www-form-urlencoded", accept="application/json")
+    try:
+        token = json.loads(text)["access_token"]
+    except (ValueError, KeyError, TypeError):
+        msg = f"the platform's token endpoint answered without an access token: {text[:200]}"
+        raise PlatformError(msg) from None
+    return str(token)
+
+
+def _lineitem(link: LtiGradeLink, module: ModuleRow, token: str) -> str:
+    """The link's line item: the launch's, or the one found (by resource link and id) or made now."""
+    if link.lineitem_url:
+        return link.lineitem_url
+    assert link.lineitems_url is not None
+    resource_id = f"thetapath-module-{module.id}"
+    query = urllib.parse.urlencode({"resource_link_id": link.resource_link_id, "resource_id": resource_id})
+    separator = "&" if "?" in link.lineitems_url else "?"
+    _status, text = _call("GET", f"{link.lineitems_url}{separator}{query}", token=token,
+                          accept=LINEITEMS_TYPE)
+    for item in json.loads(text or "[]"):
+        if isinstance(item, dict) and item.get("resourceId") == resource_id and \
+                item.get("resourceLinkId", link.resource_link_id) == link.resource_link_id and item.get("id"):
+            return str(item["id"])
+    body = json.dumps({"scoreMaximum": SCORE_MAXIMUM, "label": module.title, "resourceId": resource_id,
+                       "resourceLinkId": link.resource_link_id, "tag": "mastery"}).encode()
+    _status, text = _call("POST", link.lineitems_url, token=token, body=body, content_type=LINEITEM_TYPE,
+                          accept=LINEITEM_TYPE)
+    made = json.loads(text)
+    if not isinstance(made, dict) or not made.get("id"):
+        msg = f"the platform made a line item without an id: {text[:200]}"
+        raise PlatformError(msg)
+    return str(made["id"])
+
+
+def _scores_url(lineitem: str) -> str:
+    parts = urllib.parse.urlsplit(lineitem)
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+
+
+@job_kind(SCORES, "Grade passback", max_attempts=8)
+def _send(ctx: JobContext) -> Mapping[str, Any]:
+    link = ctx.session.get(LtiGradeLink, ctx.payload["link_id"])
+    attempt = ctx.session.get(Attempt, ctx.payload["attempt_id"])
+    if link is None or attempt is None:
+        msg = "The course link or the attempt was deleted before its score could be sent."
+        raise JobError(msg)
+    platform = ctx.session.get(LtiPlatform, link.platform_id)
+    module = ctx.session.get(ModuleRow, link.module_id)
+    assert platform is not None and module is not None  # foreign keys
+    score = {**score_of(attempt), "userId": link.sub}
+    scopes = [SCOPE_SCORE] + ([SCOPE_LINEITEM] if not link.lineitem_url else [])
+    token = access_token(ctx.session, platform, scopes)
+    lineitem = _lineitem(link, module, token)
+    status, text = _call("POST", _scores_url(lineitem), token=token, body=json.dumps(score).encode(),
+                         content_type=SCORE_TYPE)
+    if not link.lineitem_url:
+        link_id = link.id
+
+        def remember(s: Session) -> None:
+            row = s.get(LtiGradeLink, link_id)
+            if row is not None:
+                row.lineitem_url = lineitem
+
+        ctx.then(remember)
+    return {"sent": score, "lineitem": lineitem, "status": status, "answer": text[:500],
+            "platform": platform.issuer}
