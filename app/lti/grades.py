@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -34,9 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.assess.services import attempt_completed
+from app.authz import Principal
+from app.errors import NotFound
 from app.jobs.services import JobContext, JobError, RetryLater, enqueue, job_kind
 from app.lti.tool import tool_key
-from app.models import Attempt, AttemptStatus, Job, LtiGradeLink, LtiPlatform, ModuleRow
+from app.models import Attempt, AttemptStatus, Job, LtiGradeLink, LtiPlatform, ModuleRow, User
 
 SCORES = "lti-score"
 SCORE_MAXIMUM = 100
@@ -177,3 +180,42 @@ def _send(ctx: JobContext) -> Mapping[str, Any]:
         ctx.then(remember)
     return {"sent": score, "lineitem": lineitem, "status": status, "answer": text[:500],
             "platform": platform.issuer}
+
+
+@dataclass(frozen=True)
+class ScoreRecord:
+    """One score on its way to a platform, for the admin's audit log: the job is its record."""
+
+    job: Job
+    learner: str
+    module: str
+    platform: str
+
+
+def audit(session: Session, institution_id: int, limit: int = 200) -> list[ScoreRecord]:
+    """The institution's scores sent (or being sent, or given up) to platforms, newest first."""
+    out = []
+    for job in session.scalars(select(Job).where(Job.kind == SCORES, Job.institution_id == institution_id)
+                               .order_by(Job.id.desc()).limit(limit)):
+        link = session.get(LtiGradeLink, job.payload.get("link_id"))
+        user = session.get(User, link.user_id) if link is not None else None
+        module = session.get(ModuleRow, link.module_id) if link is not None else None
+        platform = session.get(LtiPlatform, link.platform_id) if link is not None else None
+        out.append(ScoreRecord(job, user.name if user else "(deleted)",
+                               module.title if module else "(deleted)",
+                               platform.issuer if platform else "(deleted)"))
+    return out
+
+
+def resend(session: Session, who: Principal, job_id: int) -> Job:
+    """Send a score again (one commit): a new job for the same link and attempt, its own record."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind != SCORES or job.institution_id != who.institution_id:
+        msg = "There is no such score here."
+        raise NotFound(msg)
+    payload = dict(job.payload)
+    again = enqueue(session, SCORES, payload, institution_id=who.institution_id, created_by_id=who.user_id,
+                    key=f"{SCORES}:{payload.get('link_id')}:{payload.get('attempt_id')}:"
+                        f"again-{secrets.token_hex(4)}")
+    session.commit()
+    return again

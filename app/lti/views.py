@@ -8,16 +8,17 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user
+from sqlalchemy import select
 
 from app import db
 from app.accounts.services import start_session
 from app.authz import choose_institution, principal, roles_required
 from app.extensions import csrf
-from app.lti import grades  # noqa: F401 - the grade passback job and its receiver of completed attempts
 from app.lti.deeplinking import picked, placeable, read_request, request_token, response_jwt
+from app.lti.grades import audit, resend
 from app.lti.launch import accept_launch, start_login
-from app.lti.tool import jwks, tool_configuration
-from app.models import Role
+from app.lti.tool import RegistrationError, jwks, register_platform, tool_configuration, tool_urls
+from app.models import Institution, LtiPlatform, Role
 from app.web.htmx import render
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
@@ -87,3 +88,52 @@ def keyset() -> ResponseReturnValue:
 def configuration() -> ResponseReturnValue:
     """The tool's configuration, for platforms that import one."""
     return jsonify(tool_configuration())
+
+
+# ------------------------------------------------------------------------------------------------- admin
+admin = Blueprint("lti_admin", __name__, template_folder="templates")
+
+
+@admin.route("/admin/lti")
+@roles_required(Role.ADMIN)
+def settings() -> ResponseReturnValue:
+    """The institution's platforms, the tool's URLs to give them, and the scores sent to them."""
+    session, who = db.session(), principal()
+    platforms = list(session.scalars(select(LtiPlatform).where(
+        LtiPlatform.institution_id == who.institution_id).order_by(LtiPlatform.id)))
+    try:
+        urls: dict[str, str] | None = tool_urls()
+    except RegistrationError:
+        urls = None
+    return render("lti/admin.html", platforms=platforms, urls=urls, scores=audit(session, who.institution_id))
+
+
+@admin.route("/admin/lti/platforms", methods=["POST"])
+@roles_required(Role.ADMIN)
+def register() -> ResponseReturnValue:
+    """Register a platform (or add deployments to its registration) for the admin's institution."""
+    session, who = db.session(), principal()
+    institution = session.get(Institution, who.institution_id)
+    assert institution is not None  # the principal's own
+    form = request.form
+    try:
+        platform = register_platform(
+            session, institution, issuer=form.get("issuer", ""), client_id=form.get("client_id", ""),
+            deployment_ids=form.get("deployment_ids", "").replace(",", " ").split(),
+            auth_login_url=form.get("auth_login_url", ""), auth_token_url=form.get("auth_token_url", ""),
+            keyset_url=form.get("keyset_url", ""))
+    except RegistrationError as err:
+        session.rollback()
+        flash(str(err), "warning")
+    else:
+        flash(f"{platform.issuer} is registered: its launches now sign people in here.", "success")
+    return redirect(url_for("lti_admin.settings"), code=303)
+
+
+@admin.route("/admin/lti/scores/<int:job_id>/resend", methods=["POST"])
+@roles_required(Role.ADMIN)
+def resend_score(job_id: int) -> ResponseReturnValue:
+    """Send a score to its platform again."""
+    resend(db.session(), principal(), job_id)
+    flash("The score will be sent again; its new record is at the top.", "success")
+    return redirect(url_for("lti_admin.settings"), code=303)

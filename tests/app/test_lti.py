@@ -452,3 +452,64 @@ def test_a_completed_assessment_sends_its_score_to_the_platform_once_even_after_
         db_session.commit()
         assert jobs.run_due(sessions(app)) == 0
     assert len(platform.scores) == 1
+
+
+def test_an_admin_registers_a_platform_in_the_browser_and_reads_and_resends_its_scores(
+        app: Flask, db_session: Session, platform: LoopbackPlatform) -> None:
+    inst = factories.institution(db_session, name="Admin University")
+    admin = factories.user(db_session, inst, Role.ADMIN)
+    instructor = factories.user(db_session, inst, Role.INSTRUCTOR)
+    client = app.test_client()
+    factories.sign_in(client, instructor.email)
+    assert client.get("/admin/lti").status_code == 403
+    factories.sign_in(client, admin.email)
+    page = client.get("/admin/lti").data.decode()
+    assert "THETAPATH_BASE_URL" in page and "None yet." in page
+    app.config["BASE_URL"] = "https://learn.example.edu"
+    assert "https://learn.example.edu/lti/login" in client.get("/admin/lti").data.decode()
+    args = platform.register_args()
+    form = {"issuer": args["issuer"], "client_id": args["client_id"], "deployment_ids": "deployment-1, d-2",
+            "auth_login_url": args["auth_login_url"], "auth_token_url": args["auth_token_url"],
+            "keyset_url": "http://platform.example/jwks"}
+    refused = client.post("/admin/lti/platforms", data=form, follow_redirects=True).data.decode()
+    assert "is not an https:// address" in refused
+    assert db_session.scalar(select(func.count()).select_from(LtiPlatform)) == 0
+    form["keyset_url"] = args["keyset_url"]
+    done = client.post("/admin/lti/platforms", data=form, follow_redirects=True).data.decode()
+    assert f"{platform.url} is registered" in done and "deployment-1, d-2" in done
+    registration = db_session.scalars(select(LtiPlatform)).one()
+    assert registration.institution_id == inst.id
+
+    # a score that could not be sent: its record says why, and the admin sends it again
+    app.config["BASE_URL"] = None
+    version = import_pack(db_session, inst, DEMO, None).version
+    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)).first()
+    assert module is not None
+    platform.user.target, platform.grades = f"https://localhost/learn/modules/{module.id}", True
+    platform.tool_jwks = client.get("/lti/jwks").json or {}
+    learner = app.test_client()
+    assert _launch(learner, platform)[0].status_code == 303
+    link = db_session.scalars(select(LtiGradeLink)).one()
+    platform.down = True
+    with app.test_request_context():
+        take_assessment(db_session, Principal(link.user_id, inst.id, Role.LEARNER), module, GRADUATE_ABILITY,
+                        random.Random(5))
+    db_session.commit()
+    with app.app_context():
+        jobs.run_due(sessions(app))
+    page = client.get("/admin/lti").data.decode()
+    assert "Ada Lovelace" in page and module.title in page and "waiting to retry" in page
+    assert "answered 503: down for maintenance" in page
+    [job] = db_session.scalars(select(Job).where(Job.kind == "lti-score")).all()
+    platform.down = False
+    assert client.post(f"/admin/lti/scores/{job.id}/resend").status_code == 303
+    again = db_session.scalars(select(Job).where(Job.kind == "lti-score", Job.id != job.id)).one()
+    with app.app_context():
+        jobs.run(sessions(app), again.id)
+    page = client.get("/admin/lti").data.decode()
+    assert "The platform answered 204" in page and len(platform.scores) == 1
+    other = factories.institution(db_session)
+    stranger = factories.user(db_session, other, Role.ADMIN)
+    factories.sign_in(client, stranger.email)
+    assert "Ada Lovelace" not in client.get("/admin/lti").data.decode()
+    assert client.post(f"/admin/lti/scores/{job.id}/resend").status_code == 404

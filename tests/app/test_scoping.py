@@ -27,6 +27,9 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           # LTI: a platform's login and launch (each checked against a registration; tests/app/test_lti.py
           # launches from one institution's platform and finds nothing of another), the tool's keys
           "lti.login", "lti.launch", "lti.keyset", "lti.configuration",
+          "lti.deep_link",  # behind a token bound to the instructor it was made for (test_lti)
+          # the caller's own institution only (test_lti: another institution's admin sees none of it)
+          "lti_admin.settings", "lti_admin.register",
           # a credential's share link: public by design, behind an unguessable random id
           "issuer.credential_page", "issuer.credential_json",
           "issuer.issued",  # the caller's own institution only (test_revocation checks it)
