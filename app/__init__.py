@@ -51,9 +51,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from app.learn import bp as learn_bp
     from app.lti.views import admin as lti_admin_bp
     from app.lti.views import bp as lti_bp
+    from app.lti.views import embed as lti_embed_bp
 
     for blueprint in (accounts_bp, admin_bp, analytics_bp, assess_bp, authoring_bp, credentials_bp, home_bp,
-                      issuer_bp, jobs_bp, learn_bp, lti_admin_bp, lti_bp, profile_bp):
+                      issuer_bp, jobs_bp, learn_bp, lti_admin_bp, lti_bp, lti_embed_bp, profile_bp):
         app.register_blueprint(blueprint)
 
     from app.authz import template_context

@@ -15,6 +15,8 @@ from app.accounts.services import start_session
 from app.authz import choose_institution, principal, roles_required
 from app.extensions import csrf
 from app.lti.deeplinking import picked, placeable, read_request, request_token, response_jwt
+from app.lti.embed import EmbedLink, EmbedRefused, make_link
+from app.lti.embed import open_link as open_embed_link
 from app.lti.grades import audit, resend
 from app.lti.launch import accept_launch, start_login
 from app.lti.tool import RegistrationError, jwks, register_platform, tool_configuration, tool_urls
@@ -97,7 +99,12 @@ admin = Blueprint("lti_admin", __name__, template_folder="templates")
 @admin.route("/admin/lti")
 @roles_required(Role.ADMIN)
 def settings() -> ResponseReturnValue:
-    """The institution's platforms, the tool's URLs to give them, and the scores sent to them."""
+    """The institution's platforms, the tool's URLs to give them, the scores sent to them, and embed
+    links for sites without LTI."""
+    return _settings(None)
+
+
+def _settings(link: EmbedLink | None) -> ResponseReturnValue:
     session, who = db.session(), principal()
     platforms = list(session.scalars(select(LtiPlatform).where(
         LtiPlatform.institution_id == who.institution_id).order_by(LtiPlatform.id)))
@@ -105,7 +112,8 @@ def settings() -> ResponseReturnValue:
         urls: dict[str, str] | None = tool_urls()
     except RegistrationError:
         urls = None
-    return render("lti/admin.html", platforms=platforms, urls=urls, scores=audit(session, who.institution_id))
+    return render("lti/admin.html", platforms=platforms, urls=urls, scores=audit(session, who.institution_id),
+                  modules=[m for _v, modules in placeable(session, who) for m in modules], link=link)
 
 
 @admin.route("/admin/lti/platforms", methods=["POST"])
@@ -137,3 +145,35 @@ def resend_score(job_id: int) -> ResponseReturnValue:
     resend(db.session(), principal(), job_id)
     flash("The score will be sent again; its new record is at the top.", "success")
     return redirect(url_for("lti_admin.settings"), code=303)
+
+
+# ------------------------------------------------------------------------------------------- embed links
+embed = Blueprint("lti_embed", __name__)
+
+
+@embed.route("/embed/<token>")
+def open_link(token: str) -> ResponseReturnValue:
+    """A signed embed link: sign its learner in to the institution and open the module."""
+    session = db.session()
+    user, institution_id, path = open_embed_link(session, token)
+    login_user(start_session(session, user))  # one commit: the account (if new) and the sign-in
+    choose_institution(institution_id)
+    return redirect(path, code=303)
+
+
+@admin.route("/admin/lti/embed", methods=["POST"])
+@roles_required(Role.ADMIN)
+def make_embed_link() -> ResponseReturnValue:
+    """Make a signed embed link to a module for one learner, and show it with its iframe snippet."""
+    session, who = db.session(), principal()
+    form = request.form
+    try:
+        link = make_link(session, who, int(form.get("module_id", "0") or 0), form.get("learner_ref", ""),
+                         int(form.get("days", "0") or 0), _site())
+    except ValueError:
+        flash("Pick a module and give the number of days the link is valid.", "warning")
+        return redirect(url_for("lti_admin.settings"), code=303)
+    except EmbedRefused as err:
+        flash(str(err), "warning")
+        return redirect(url_for("lti_admin.settings"), code=303)
+    return _settings(link)

@@ -13,7 +13,7 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
-from .lti import LtiAccount, LtiDeployment, LtiGradeLink, LtiLogin, LtiPlatform, LtiToolKey
+from .lti import EmbedAccount, LtiAccount, LtiDeployment, LtiGradeLink, LtiLogin, LtiPlatform, LtiToolKey
 from .packs import ModuleRow, Pack, PackVersion, ParameterVersion, PendingImport
 from .xapi import XapiStatement
 
@@ -22,6 +22,7 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Credential",
+    "EmbedAccount",
     "Institution",
     "Invitation",
     "IssuerKey",

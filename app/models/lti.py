@@ -107,3 +107,17 @@ class LtiGradeLink(Base):
     lineitems_url: Mapped[str | None] = mapped_column(Text)
     scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class EmbedAccount(Base):
+    """A learner of a site without LTI, as the institution's signed embed links name them (an identifier
+    of the site's own), and their account here: the same identifier, the same account."""
+
+    __tablename__ = "embed_account"
+    __table_args__ = (UniqueConstraint("institution_id", "learner_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id", ondelete="CASCADE"), index=True)
+    learner_ref: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

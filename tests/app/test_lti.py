@@ -4,6 +4,7 @@ negative case rejected with a clear page, a 4xx status and nothing written."""
 
 from __future__ import annotations
 
+import html
 import json
 import random
 import re
@@ -29,6 +30,7 @@ from app.lti.grades import request_scores
 from app.lti.tool import register_platform, rotate_tool_key
 from app.models import (
     Attempt,
+    EmbedAccount,
     Institution,
     Job,
     JobStatus,
@@ -513,3 +515,55 @@ def test_an_admin_registers_a_platform_in_the_browser_and_reads_and_resends_its_
     factories.sign_in(client, stranger.email)
     assert "Ada Lovelace" not in client.get("/admin/lti").data.decode()
     assert client.post(f"/admin/lti/scores/{job.id}/resend").status_code == 404
+
+
+def test_a_signed_embed_link_opens_its_module_for_its_learner_and_a_changed_or_expired_one_is_refused(
+        app: Flask, db_session: Session) -> None:
+    inst = factories.institution(db_session, name="Embed University")
+    admin = factories.user(db_session, inst, Role.ADMIN)
+    version = import_pack(db_session, inst, DEMO, None).version
+    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
+                                .order_by(ModuleRow.position)).first()
+    assert module is not None
+    client = app.test_client()
+    factories.sign_in(client, admin.email)
+    page = client.post("/admin/lti/embed", data={"module_id": module.id, "learner_ref": "student-0042",
+                                                 "days": 7}).data.decode()
+    url = re.search(r'id="embed-url" type="text" readonly value="([^"]+)"', page)
+    assert url is not None and url.group(1).startswith("https://localhost/embed/")
+    assert "&lt;iframe src=&#34;https://localhost/embed/" in page
+    path = urlsplit(html.unescape(url.group(1))).path
+
+    browser = app.test_client()
+    before = _counts(db_session)
+    opened = browser.get(path)
+    assert opened.status_code == 303 and opened.headers["Location"] == f"/learn/modules/{module.id}"
+    assert module.title in browser.get(opened.headers["Location"]).data.decode()
+    account = db_session.scalars(select(EmbedAccount)).one()
+    assert (account.institution_id, account.learner_ref) == (inst.id, "student-0042")
+    assert app.test_client().get(path).status_code == 303  # the same learner, another browser
+    assert db_session.scalar(select(func.count()).select_from(EmbedAccount)) == 1
+    assert _counts(db_session)["User"] == before["User"] + 1
+
+    token = path.rsplit("/", 1)[1]
+    changed = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    for bad in (f"/embed/{changed}", f"/embed/{token.replace('.', '', 1)}", "/embed/not-a-token"):
+        refused = app.test_client().get(bad)
+        assert refused.status_code == 400 and "was changed or copied incompletely" in refused.data.decode()
+    app.config["CLOCK_OFFSET_SECONDS"] = 8 * 86400  # a week and a day later
+    expired = app.test_client().get(path)
+    assert expired.status_code == 410 and "This embedded link expired on" in expired.data.decode()
+    assert db_session.scalar(select(func.count()).select_from(EmbedAccount)) == 1
+
+    app.config["CLOCK_OFFSET_SECONDS"] = 0
+    refused = client.post("/admin/lti/embed", data={"module_id": module.id, "learner_ref": "", "days": 7},
+                          follow_redirects=True).data.decode()
+    assert "Give the learner&#39;s identifier" in refused
+    other = factories.institution(db_session)
+    foreign = import_pack(db_session, other, DEMO, None).version
+    foreign_module = db_session.scalars(select(ModuleRow)
+                                        .where(ModuleRow.pack_version_id == foreign.id)).first()
+    assert foreign_module is not None
+    refused = client.post("/admin/lti/embed", data={"module_id": foreign_module.id, "learner_ref": "x",
+                                                    "days": 7}, follow_redirects=True).data.decode()
+    assert "not one of the institution&#39;s published modules" in refused
