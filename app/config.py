@@ -30,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": None,  # the session lifetime bounds it; a self-paced learner may idle
-    # who may frame the app: "'none'" by default; an LTI deployment lists its LMS origins
+    # who may frame the app: "'none'" by default; an LTI deployment lists its LMS origins (and the sites
+    # that show its embed links), e.g. "https://moodle.example.edu https://canvas.example.edu"; the
+    # session cookie is then partitioned (see load)
     "FRAME_ANCESTORS": "'none'",
     "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     "PREFERRED_URL_SCHEME": "https",
@@ -153,6 +155,13 @@ def load(instance_path: str, overrides: Mapping[str, Any] | None = None,
             msg = f"BASE_URL={base!r}: give the site's public address, e.g. https://learn.example.edu"
             raise ConfigError(msg)
         config["BASE_URL"] = base
+    if str(config["FRAME_ANCESTORS"]).strip() != "'none'":
+        # framed by another site (an LMS, a page with an embed link), the browser treats the session
+        # cookie as a third-party cookie: only a partitioned one (CHIPS: SameSite=None, Secure,
+        # Partitioned) is kept where third-party cookies are blocked. Browsers keep Secure cookies from
+        # http://localhost and 127.0.0.1 too, so this works on a developer's machine.
+        config.update(SESSION_COOKIE_SAMESITE="None", SESSION_COOKIE_SECURE=True,
+                      SESSION_COOKIE_PARTITIONED=True)
     if int(config["PROXY_COUNT"]) < 0:
         msg = f"PROXY_COUNT={config['PROXY_COUNT']!r}: use 0 (no proxy) or the number of proxies"
         raise ConfigError(msg)

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +28,7 @@ from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request as PlatformRequest
+from markupsafe import escape
 from werkzeug.serving import make_server
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -64,12 +66,13 @@ class LoopbackPlatform:
     """An LTI 1.3 platform on 127.0.0.1 that has registered the tool at ``tool`` (its base URL)."""
 
     def __init__(self, tool: str = "https://localhost", *, client_id: str = "thetapath-client",
-                 deployment_id: str = "deployment-1") -> None:
+                 deployment_id: str = "deployment-1", host_name: str = "127.0.0.1") -> None:
         self.tool, self.client_id, self.deployment_id = tool, client_id, deployment_id
         self.private_key, self.public_key = rsa_pair()
         self.user = LaunchUser()
         self.jwks_requests = 0
         self.deep_linking = False  # the next launch is a deep-linking request
+        self.browser = False  # /auth answers the auto-posting HTML form a browser gets (else its JSON)
         self.tool_jwks: dict[str, Any] = {"keys": []}  # the tool's keys, as the platform's admin entered them
         self.placed: list[dict[str, Any]] = []  # the deep-linking answers the platform accepted (claims)
         self.grades = False  # launches offer Assignment and Grade Services (a line item per link)
@@ -106,7 +109,19 @@ class LoopbackPlatform:
                                 accept_types={"ltiResourceLink"}, extra_data={"course": "course-1"})
 
             def render_launch_form(self, data: dict[str, Any], **_kwargs: Any) -> str:
-                return json.dumps(data)  # what the auto-posting form would post
+                if not platform.browser:
+                    return json.dumps(data)  # what the auto-posting form would post
+                fields = "".join(f'<input type="hidden" name="{k}" value="{escape(data[k])}">'
+                                 for k in ("state", "id_token"))
+                return (f'<form method="post" action="{escape(data["launch_url"])}">{fields}</form>'
+                        "<script>document.forms[0].submit()</script>")
+
+        @self._app.get("/course")
+        def course() -> Any:  # a course page that shows the tool in an iframe, as an LMS does
+            src = f"{platform.tool}/lti/login?{urlencode(platform.login_params())}"
+            return (f'<!doctype html><html lang="en"><title>Course</title><h1>Data literacy course</h1>'
+                    f'<iframe id="tool" title="Thetapath" src="{escape(src)}" width="1000" height="700">'
+                    "</iframe></html>")
 
         @self._app.get("/jwks")
         def jwks() -> Any:
@@ -176,7 +191,7 @@ class LoopbackPlatform:
             return jsonify(items)
 
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"http://{host_name}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Frame, Page, Playwright, sync_playwright
 from werkzeug.serving import make_server
 
 from app import create_app, db
@@ -99,8 +99,8 @@ def shot(page: Page, name: str) -> Path:
     return path
 
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Serious or critical axe-core violations on the current page."""
+def axe_violations(page: Page | Frame) -> list[dict[str, Any]]:
+    """Serious or critical axe-core violations on the current page (or in a frame of it)."""
     # evaluated through the DevTools protocol, which the page's CSP (no inline scripts) rightly
     # does not allow from within the page
     page.evaluate(f"() => {{ {AXE.read_text(encoding='utf-8')}\n window.axe = axe; }}")
