@@ -17,6 +17,9 @@ from app.models import (
     Attempt,
     AttemptStatus,
     LessonVisit,
+    LtiContext,
+    LtiContextMember,
+    LtiPlatform,
     ModuleRow,
     PackVersion,
     Response,
@@ -56,6 +59,18 @@ class FunnelLine:
 
 
 @dataclass(frozen=True)
+class CourseLine:
+    """A course of a learning platform (its roster read by an LTI roster sync): how many of its learners
+    began this version, finished an assessment of it, and mastered a module of it."""
+
+    title: str
+    learners: int
+    began: int
+    finished: int
+    mastered: int
+
+
+@dataclass(frozen=True)
 class LearnerReport:
     """The learner analytics of one version."""
 
@@ -63,6 +78,7 @@ class LearnerReport:
     competencies: tuple[CompetencyLine, ...]
     modules: tuple[FunnelLine, ...]
     outcomes: tuple[tuple[str, int, int, int], ...]  # kind, finished, mastered, not mastered
+    courses: tuple[CourseLine, ...] = ()
 
 
 def _bin(theta: float) -> int:
@@ -102,7 +118,28 @@ def learner_report(session: Session, who: Principal, version_id: int) -> Learner
             Attempt.pack_version_id == version.id, Attempt.kind == kind,
             Attempt.status == AttemptStatus.COMPLETED)))
         outcomes.append((words, sum(done.values()), done["mastered"], done["not_mastered"]))
-    return LearnerReport(version, tuple(competencies), tuple(modules), tuple(outcomes))
+    return LearnerReport(version, tuple(competencies), tuple(modules), tuple(outcomes),
+                         _courses(session, version))
+
+
+def _courses(session: Session, version: PackVersion) -> tuple[CourseLine, ...]:
+    """The institution's courses with a roster: how far their learners got in this version."""
+    module_ids = [m.id for m in version.modules]
+    began = set(session.scalars(select(LessonVisit.user_id).where(LessonVisit.module_id.in_(module_ids)))) | \
+        set(session.scalars(select(Attempt.user_id).where(Attempt.module_id.in_(module_ids))))
+    attempts = session.execute(select(Attempt.user_id, Attempt.status, Attempt.mastery).where(
+        Attempt.module_id.in_(module_ids), Attempt.kind == "assessment")).all()
+    finished = {a.user_id for a in attempts if a.status is AttemptStatus.COMPLETED}
+    mastered = {a.user_id for a in attempts if a.mastery == "mastered"}
+    out = []
+    for context in session.scalars(select(LtiContext).join(LtiPlatform).where(
+            LtiPlatform.institution_id == version.institution_id, LtiContext.synced_at.is_not(None))
+            .order_by(LtiContext.title)):
+        learners = set(session.scalars(select(LtiContextMember.user_id).where(
+            LtiContextMember.context_id == context.id, LtiContextMember.learner.is_(True))))
+        out.append(CourseLine(context.title, len(learners), len(learners & began), len(learners & finished),
+                              len(learners & mastered)))
+    return tuple(out)
 
 
 def _funnel(session: Session, row: ModuleRow) -> FunnelLine:

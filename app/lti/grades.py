@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from scipy.stats import norm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +33,8 @@ from sqlalchemy.orm import Session
 from app.assess.services import attempt_completed
 from app.authz import Principal
 from app.errors import NotFound
-from app.jobs.services import JobContext, JobError, RetryLater, enqueue, job_kind
-from app.lti.tool import tool_key
+from app.jobs.services import JobContext, JobError, enqueue, job_kind
+from app.lti.tool import PlatformError, access_token, call_platform
 from app.models import Attempt, AttemptStatus, Job, LtiGradeLink, LtiPlatform, ModuleRow, User
 
 SCORES = "lti-score"
@@ -48,11 +44,6 @@ SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
-_TIMEOUT = 15
-
-
-class PlatformError(RetryLater):
-    """The platform could not be reached or refused a request (retried by the queue, its answer kept)."""
 
 
 @attempt_completed.connect
@@ -85,44 +76,6 @@ def score_of(attempt: Attempt) -> dict[str, Any]:
             "comment": f"{mastered}: an estimated competency of {given} on a 0-100 scale."}
 
 
-def _call(method: str, url: str, *, token: str | None = None, body: bytes | None = None,
-          content_type: str | None = None, accept: str | None = None) -> tuple[int, str]:
-    headers = {k: v for k, v in (("Authorization", f"Bearer {token}" if token else None),
-                                 ("Content-Type", content_type), ("Accept", accept)) if v}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
-            return answer.status, answer.read(65536).decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        text = err.read(2048).decode("utf-8", "replace")
-        msg = f"{method} {url} answered {err.code}: {text[:300]}"
-        raise PlatformError(msg) from None
-    except (urllib.error.URLError, TimeoutError, OSError) as err:
-        msg = f"{method} {url} could not be reached: {getattr(err, 'reason', err)}"
-        raise PlatformError(msg) from None
-
-
-def access_token(session: Session, platform: LtiPlatform, scopes: list[str]) -> str:
-    """An access token from the platform for ``scopes`` (client credentials, JWT assertion)."""
-    key = tool_key(session)
-    now = int(time.time())
-    claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.auth_token_url,
-              "iat": now, "exp": now + 300, "jti": secrets.token_urlsafe(16)}
-    assertion = jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
-    form = urllib.parse.urlencode({
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion, "scope": " ".join(scopes)}).encode()
-    _status, text = _call("POST", platform.auth_token_url, body=form,
-                          content_type="application/x-www-form-urlencoded", accept="application/json")
-    try:
-        token = json.loads(text)["access_token"]
-    except (ValueError, KeyError, TypeError):
-        msg = f"the platform's token endpoint answered without an access token: {text[:200]}"
-        raise PlatformError(msg) from None
-    return str(token)
-
-
 def _lineitem(link: LtiGradeLink, module: ModuleRow, token: str) -> str:
     """The link's line item: the launch's, or the one found (by resource link and id) or made now."""
     if link.lineitem_url:
@@ -131,16 +84,16 @@ def _lineitem(link: LtiGradeLink, module: ModuleRow, token: str) -> str:
     resource_id = f"thetapath-module-{module.id}"
     query = urllib.parse.urlencode({"resource_link_id": link.resource_link_id, "resource_id": resource_id})
     separator = "&" if "?" in link.lineitems_url else "?"
-    _status, text = _call("GET", f"{link.lineitems_url}{separator}{query}", token=token,
-                          accept=LINEITEMS_TYPE)
+    _status, text = call_platform("GET", f"{link.lineitems_url}{separator}{query}", token=token,
+                                  accept=LINEITEMS_TYPE)
     for item in json.loads(text or "[]"):
         if isinstance(item, dict) and item.get("resourceId") == resource_id and \
                 item.get("resourceLinkId", link.resource_link_id) == link.resource_link_id and item.get("id"):
             return str(item["id"])
     body = json.dumps({"scoreMaximum": SCORE_MAXIMUM, "label": module.title, "resourceId": resource_id,
                        "resourceLinkId": link.resource_link_id, "tag": "mastery"}).encode()
-    _status, text = _call("POST", link.lineitems_url, token=token, body=body, content_type=LINEITEM_TYPE,
-                          accept=LINEITEM_TYPE)
+    _status, text = call_platform("POST", link.lineitems_url, token=token, body=body,
+                                  content_type=LINEITEM_TYPE, accept=LINEITEM_TYPE)
     made = json.loads(text)
     if not isinstance(made, dict) or not made.get("id"):
         msg = f"the platform made a line item without an id: {text[:200]}"
@@ -167,8 +120,8 @@ def _send(ctx: JobContext) -> Mapping[str, Any]:
     scopes = [SCOPE_SCORE] + ([SCOPE_LINEITEM] if not link.lineitem_url else [])
     token = access_token(ctx.session, platform, scopes)
     lineitem = _lineitem(link, module, token)
-    status, text = _call("POST", _scores_url(lineitem), token=token, body=json.dumps(score).encode(),
-                         content_type=SCORE_TYPE)
+    status, text = call_platform("POST", _scores_url(lineitem), token=token,
+                                 body=json.dumps(score).encode(), content_type=SCORE_TYPE)
     if not link.lineitem_url:
         link_id = link.id
 

@@ -41,11 +41,24 @@ from werkzeug.routing import RequestRedirect
 
 from app.db import utcnow
 from app.errors import ServiceError
-from app.models import LtiAccount, LtiGradeLink, LtiLogin, LtiPlatform, Membership, ModuleRow, Role, User
+from app.jobs.services import enqueue
+from app.models import (
+    LtiAccount,
+    LtiContext,
+    LtiGradeLink,
+    LtiLogin,
+    LtiPlatform,
+    Membership,
+    ModuleRow,
+    Role,
+    User,
+)
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 DEEP_LINKING = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+ROSTER = "lti-roster"  # the job kind of app.lti.roster
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
@@ -277,7 +290,7 @@ def role_of(roles: list[Any]) -> Role:
     return Role.LEARNER
 
 
-def _provision(session: Session, platform: LtiPlatform, claims: Mapping[str, Any]) -> User:
+def provision(session: Session, platform: LtiPlatform, claims: Mapping[str, Any]) -> User:
     """The launch's user: their account (made on their first launch) with a membership in the
     platform's institution, raised (never lowered) to the role the launch names."""
     sub = str(claims["sub"])
@@ -338,11 +351,33 @@ def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> Ac
         raise _reject(msg, 409)
     deep_linking = (claims.get(DEEP_LINKING)
                     if claims[CLAIM + "message_type"] == DEEP_LINKING_REQUEST else None)
-    user = _provision(session, platform, claims)
+    user = provision(session, platform, claims)
     if deep_linking is None and module_id is not None:
         _keep_grade_link(session, platform, user, module_id, claims)
+    _keep_context(session, platform, claims)
     return Accepted(user, platform.institution_id, path, platform.id, str(claims[CLAIM + "deployment_id"]),
                     deep_linking)
+
+
+def _keep_context(session: Session, platform: LtiPlatform, claims: Mapping[str, Any]) -> None:
+    """The course the launch came from, with its roster service; an instructor's (or admin's) launch
+    asks for the roster to be synced (once a day at most)."""
+    context = claims.get(CLAIM + "context")
+    if not isinstance(context, dict) or not isinstance(context.get("id"), str) or not context["id"]:
+        return
+    row = session.scalar(select(LtiContext).where(LtiContext.platform_id == platform.id,
+                                                  LtiContext.context_id == context["id"]))
+    if row is None:
+        row = LtiContext(platform_id=platform.id, context_id=context["id"])
+        session.add(row)
+    row.title = str(context.get("title") or context.get("label") or context["id"])[:255]
+    service = claims.get(NRPS)
+    if isinstance(service, dict) and isinstance(service.get("context_memberships_url"), str):
+        row.memberships_url = service["context_memberships_url"]
+    session.flush()
+    if row.memberships_url and _RANK[role_of(list(claims[CLAIM + "roles"]))] >= _RANK[Role.INSTRUCTOR]:
+        enqueue(session, ROSTER, {"context_id": row.id}, key=f"{ROSTER}:{row.id}:{utcnow():%Y-%m-%d}",
+                institution_id=platform.institution_id)
 
 
 def _keep_grade_link(session: Session, platform: LtiPlatform, user: User, module_id: int,

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
@@ -26,9 +32,11 @@ from sqlalchemy.orm import Session
 from app.credentials.keys import seal, unseal
 from app.db import utcnow
 from app.errors import ServiceError
+from app.jobs.services import RetryLater
 from app.models import Institution, LtiDeployment, LtiPlatform, LtiToolKey
 
 ROLE_LEARNER = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"
+_TIMEOUT = 15  # seconds a platform's service may take to answer
 SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
           "https://purl.imsglobal.org/spec/lti-ags/scope/score",
           "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"]
@@ -164,3 +172,52 @@ def register_platform(session: Session, institution: Institution, *, issuer: str
     tool_key(session)
     session.commit()
     return platform
+
+
+# ------------------------------------------------------------------- calling the platform's services
+class PlatformError(RetryLater):
+    """The platform could not be reached or refused a request (retried by the queue, its answer kept)."""
+
+
+def call_platform(method: str, url: str, *, token: str | None = None, body: bytes | None = None,
+                  content_type: str | None = None, accept: str | None = None,
+                  headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """One request to a platform's service: its status and text (and, into ``headers`` when given, the
+    answer's headers); PlatformError when it cannot be reached or answers an error (the job queue
+    retries it). Answers are read up to 1 MB."""
+    sent = {k: v for k, v in (("Authorization", f"Bearer {token}" if token else None),
+                              ("Content-Type", content_type), ("Accept", accept)) if v}
+    request = urllib.request.Request(url, data=body, method=method, headers=sent)
+    try:
+        with urllib.request.urlopen(request, timeout=_TIMEOUT) as answer:
+            if headers is not None:
+                headers.update(answer.headers.items())
+            return answer.status, answer.read(1_048_576).decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        text = err.read(2048).decode("utf-8", "replace")
+        msg = f"{method} {url} answered {err.code}: {text[:300]}"
+        raise PlatformError(msg) from None
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        msg = f"{method} {url} could not be reached: {getattr(err, 'reason', err)}"
+        raise PlatformError(msg) from None
+
+
+def access_token(session: Session, platform: LtiPlatform, scopes: list[str]) -> str:
+    """An access token from the platform for ``scopes`` (client credentials, JWT assertion)."""
+    key = tool_key(session)
+    now = int(time.time())
+    claims = {"iss": platform.client_id, "sub": platform.client_id, "aud": platform.auth_token_url,
+              "iat": now, "exp": now + 300, "jti": secrets.token_urlsafe(16)}
+    assertion = jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
+    form = urllib.parse.urlencode({
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion, "scope": " ".join(scopes)}).encode()
+    _status, text = call_platform("POST", platform.auth_token_url, body=form,
+                                  content_type="application/x-www-form-urlencoded", accept="application/json")
+    try:
+        token = json.loads(text)["access_token"]
+    except (ValueError, KeyError, TypeError):
+        msg = f"the platform's token endpoint answered without an access token: {text[:200]}"
+        raise PlatformError(msg) from None
+    return str(token)

@@ -19,6 +19,7 @@ from app.lti.embed import EmbedLink, EmbedRefused, make_link
 from app.lti.embed import open_link as open_embed_link
 from app.lti.grades import audit, resend
 from app.lti.launch import accept_launch, start_login
+from app.lti.roster import courses, request_roster
 from app.lti.tool import RegistrationError, jwks, register_platform, tool_configuration, tool_urls
 from app.models import Institution, LtiPlatform, Role
 from app.web.htmx import render
@@ -113,7 +114,8 @@ def _settings(link: EmbedLink | None) -> ResponseReturnValue:
     except RegistrationError:
         urls = None
     return render("lti/admin.html", platforms=platforms, urls=urls, scores=audit(session, who.institution_id),
-                  modules=[m for _v, modules in placeable(session, who) for m in modules], link=link)
+                  modules=[m for _v, modules in placeable(session, who) for m in modules], link=link,
+                  courses=courses(session, who.institution_id))
 
 
 @admin.route("/admin/lti/platforms", methods=["POST"])
@@ -135,6 +137,15 @@ def register() -> ResponseReturnValue:
         flash(str(err), "warning")
     else:
         flash(f"{platform.issuer} is registered: its launches now sign people in here.", "success")
+    return redirect(url_for("lti_admin.settings"), code=303)
+
+
+@admin.route("/admin/lti/courses/<int:context_id>/sync", methods=["POST"])
+@roles_required(Role.ADMIN)
+def sync_roster(context_id: int) -> ResponseReturnValue:
+    """Read a course's roster from its platform again."""
+    request_roster(db.session(), principal(), context_id)
+    flash("The course's roster is being read from its platform.", "success")
     return redirect(url_for("lti_admin.settings"), code=303)
 
 

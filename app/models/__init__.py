@@ -13,7 +13,17 @@ from .learning import (
     PathDecisionRecord,
     Response,
 )
-from .lti import EmbedAccount, LtiAccount, LtiDeployment, LtiGradeLink, LtiLogin, LtiPlatform, LtiToolKey
+from .lti import (
+    EmbedAccount,
+    LtiAccount,
+    LtiContext,
+    LtiContextMember,
+    LtiDeployment,
+    LtiGradeLink,
+    LtiLogin,
+    LtiPlatform,
+    LtiToolKey,
+)
 from .packs import ModuleRow, Pack, PackVersion, ParameterVersion, PendingImport
 from .xapi import XapiStatement
 
@@ -31,6 +41,8 @@ __all__ = [
     "LessonVisit",
     "LoginSession",
     "LtiAccount",
+    "LtiContext",
+    "LtiContextMember",
     "LtiDeployment",
     "LtiGradeLink",
     "LtiLogin",

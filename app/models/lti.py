@@ -121,3 +121,30 @@ class EmbedAccount(Base):
     learner_ref: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LtiContext(Base):
+    """A course on a platform that launched the tool, with its roster service (Names and Role
+    Provisioning) when it offers one."""
+
+    __tablename__ = "lti_context"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("lti_platform.id", ondelete="CASCADE"), index=True)
+    context_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(255), default="")
+    memberships_url: Mapped[str | None] = mapped_column(Text)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LtiContextMember(Base):
+    """Someone on a course's roster (as the last roster sync found them), and their account here."""
+
+    __tablename__ = "lti_context_member"
+    __table_args__ = (UniqueConstraint("context_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("lti_context.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    learner: Mapped[bool] = mapped_column(default=True)  # a learner of the course (not its staff)

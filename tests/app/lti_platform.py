@@ -78,6 +78,7 @@ class LoopbackPlatform:
         self.grades = False  # launches offer Assignment and Grade Services (a line item per link)
         self.down = False  # the token and score endpoints answer 503, as a platform that is down
         self.lineitems: dict[str, dict[str, Any]] = {}
+        self.roster: list[dict[str, Any]] = []  # the course's members (NRPS), offered when not empty
         self.scores: list[tuple[str, dict[str, Any]]] = []  # (line item, score) as received
         platform = self
         self._app = Flask("loopback-platform")
@@ -104,6 +105,8 @@ class LoopbackPlatform:
                             "id": f"{platform.url}/lineitems/1", "scoreMaximum": 100, "label": "A module",
                             "resourceLinkId": "resource-link-1"}
                     self.set_ags(f"{platform.url}/lineitems", f"{platform.url}/lineitems/1")
+                if platform.roster:
+                    self.set_nrps(f"{platform.url}/memberships")
                 if platform.deep_linking:
                     self.set_dl(f"{platform.url}/dl_return", title="Pick Thetapath activities",
                                 accept_types={"ltiResourceLink"}, extra_data={"course": "course-1"})
@@ -173,6 +176,17 @@ class LoopbackPlatform:
                 return f"wrong content type {request.mimetype}", 415
             platform.scores.append((f"{platform.url}/lineitems/{number}", request.get_json(force=True)))
             return "", 204
+
+        @self._app.get("/memberships")
+        def memberships() -> Any:  # two members a page, the next page in a Link header
+            if not allowed("https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"):
+                return "forbidden", 403
+            page = int(request.args.get("page", "0"))
+            body = jsonify({"id": f"{platform.url}/memberships", "context": {"id": "course-1"},
+                            "members": platform.roster[2 * page:2 * page + 2]})
+            if 2 * page + 2 < len(platform.roster):
+                body.headers["Link"] = f'<{platform.url}/memberships?page={page + 1}>; rel="next"'
+            return body
 
         @self._app.post("/dl_return")
         def dl_return() -> Any:

@@ -36,6 +36,8 @@ from app.models import (
     JobStatus,
     LoginSession,
     LtiAccount,
+    LtiContext,
+    LtiContextMember,
     LtiDeployment,
     LtiGradeLink,
     LtiLogin,
@@ -567,3 +569,48 @@ def test_a_signed_embed_link_opens_its_module_for_its_learner_and_a_changed_or_e
     refused = client.post("/admin/lti/embed", data={"module_id": foreign_module.id, "learner_ref": "x",
                                                     "days": 7}, follow_redirects=True).data.decode()
     assert "not one of the institution&#39;s published modules" in refused
+
+
+def test_an_instructors_launch_reads_the_course_roster_into_the_learner_analytics(
+        app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
+    version = import_pack(db_session, registered, DEMO, None).version
+    platform.roster = [
+        {"user_id": "learner-42", "name": "Ada Lovelace", "roles": [LEARNER], "status": "Active"},
+        {"user_id": "learner-43", "name": "Alan Turing", "roles": [LEARNER]},
+        {"user_id": "learner-44", "name": "Edsger Dijkstra", "roles": [LEARNER], "status": "Inactive"},
+        {"user_id": "learner-45", "given_name": "Barbara", "family_name": "Liskov", "roles": [LEARNER]},
+        {"user_id": "teacher-1", "name": "Grace Hopper", "roles": [INSTRUCTOR]},
+    ]
+    platform.user.sub, platform.user.roles, platform.user.name = "teacher-1", [INSTRUCTOR], "Grace Hopper"
+    client = app.test_client()
+    platform.tool_jwks = client.get("/lti/jwks").json or {}
+    assert _launch(client, platform)[0].status_code == 303
+    [job] = db_session.scalars(select(Job).where(Job.kind == "lti-roster")).all()  # asked by the launch
+    with app.app_context():
+        assert jobs.run(sessions(app), job.id)
+    db_session.expire_all()
+    done = db_session.get(Job, job.id)
+    assert done is not None and done.status is JobStatus.DONE, done.error
+    assert done.result == {"course": "Data literacy", "members": 4, "learners": 3}  # not the inactive one
+    names = {u.name for u in db_session.scalars(select(User).where(User.email.like("%@lti.invalid")))}
+    assert names == {"Ada Lovelace", "Alan Turing", "Barbara Liskov", "Grace Hopper"}
+    assert db_session.scalar(select(func.count()).select_from(LtiContextMember)) == 4
+    page = client.get(f"/author/versions/{version.id}/learners").data.decode()
+    assert "Courses on learning platforms" in page and "Data literacy" in page
+    assert re.search(r"<td>Data literacy</td><td class=\"align-right\">3</td>", page)
+
+    # a learner on the roster launches later: the account the roster made
+    platform.user.sub, platform.user.roles, platform.user.name = "learner-43", [LEARNER], "Alan Turing"
+    before = db_session.scalar(select(func.count()).select_from(User))
+    assert _launch(app.test_client(), platform)[0].status_code == 303
+    assert db_session.scalar(select(func.count()).select_from(User)) == before
+    # the admin reads it again from the admin page; another institution's admin cannot
+    admin = factories.user(db_session, registered, Role.ADMIN)
+    factories.sign_in(client, admin.email)
+    page = client.get("/admin/lti").data.decode()
+    assert "Read the roster of Data literacy again" in page
+    context = db_session.scalars(select(LtiContext)).one()
+    assert client.post(f"/admin/lti/courses/{context.id}/sync").status_code == 303
+    stranger = factories.user(db_session, factories.institution(db_session), Role.ADMIN)
+    factories.sign_in(client, stranger.email)
+    assert client.post(f"/admin/lti/courses/{context.id}/sync").status_code == 404

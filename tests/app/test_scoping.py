@@ -30,6 +30,7 @@ PUBLIC = {"static", "home.index", "home.dashboard", "accounts.login", "accounts.
           "lti.deep_link",  # behind a token bound to the instructor it was made for (test_lti)
           # the caller's own institution only (test_lti: another institution's admin sees none of it)
           "lti_admin.settings", "lti_admin.register", "lti_admin.make_embed_link",
+          "lti_admin.sync_roster",  # another institution's course answers 404 (test_lti)
           "lti_embed.open_link",  # a signed embed link: public by design, refused when changed (test_lti)
           # a credential's share link: public by design, behind an unguessable random id
           "issuer.credential_page", "issuer.credential_json",
