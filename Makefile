@@ -42,9 +42,11 @@ test: lint chromium
 	$(BIN)/pytest
 	@$(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)').close()" 2>/dev/null || \
 	  { echo "PostgreSQL is not reachable at $(PG_URL): start it, set PG_URL, or run 'make test-sqlite'"; exit 1; }
-	# layout and figure checks do not depend on the database: they run once, in the SQLite pass
+	# layout and figure checks, the engine's command line and the proof checks do not touch the
+	# database: they run once, in the SQLite pass
 	THETAPATH_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest tests/app tests/e2e \
-	  --ignore=tests/e2e/test_phone.py --ignore=tests/e2e/test_figures.py
+	  --ignore=tests/e2e/test_phone.py --ignore=tests/e2e/test_figures.py \
+	  --ignore=tests/app/test_cli_engine.py --ignore=tests/app/test_proofs.py
 
 test-sqlite: lint chromium
 	$(BIN)/pytest

@@ -31,7 +31,7 @@ def hashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             calls.append(str(hash))
             return super().verify(hash, password)
 
-    monkeypatch.setattr(services, "_hasher", CountingHasher())
+    monkeypatch.setattr(services, "_hasher", CountingHasher(time_cost=1, memory_cost=8, parallelism=1))
     return calls
 
 
