@@ -13,8 +13,10 @@ tool's key), finds or makes the line item when the launch named none, and posts 
 A platform that is down or answers an error fails the try; the queue retries with exponential backoff
 (``app.jobs``), and the job row keeps every try's count, the last error and, once sent, the platform's
 answer: the audit log an admin reads at ``/admin/lti/grades``, where a failed score can be sent again.
-Every try sends the same score with the same timestamp, so a platform that got a score before a worker
-died mid-send keeps one result for it.
+A retry first reads the learner's result on the line item when the platform lets the tool read
+results: a score whose comment names the attempt was delivered by a try whose worker died after sending
+it, and is not sent again. (A platform that does not offer results gets the same score with the same
+timestamp again, which leaves its result as it was.)
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ SCORES = "lti-score"
 SCORE_MAXIMUM = 100
 SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
+SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
+RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
 LINEITEMS_TYPE = "application/vnd.ims.lis.v2.lineitemcontainer+json"
@@ -73,7 +77,29 @@ def score_of(attempt: Attempt) -> dict[str, Any]:
     return {"scoreGiven": given, "scoreMaximum": SCORE_MAXIMUM, "activityProgress": "Completed",
             "gradingProgress": "FullyGraded",
             "timestamp": attempt.finished_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "comment": f"{mastered}: an estimated competency of {given} on a 0-100 scale."}
+            "comment": f"{mastered}: an estimated competency of {given} on a 0-100 scale "
+                       f"{_marker(attempt)}."}
+
+
+def _marker(attempt: Attempt) -> str:
+    """What makes a score recognisable on the platform: the attempt it is the score of."""
+    return f"(Thetapath attempt {attempt.id})"
+
+
+def _delivered(link: LtiGradeLink, lineitem: str, token: str, marker: str) -> bool:
+    """Whether the platform already holds this score (a try that died after sending it): the
+    learner's result on the line item carries the attempt's marker."""
+    parts = urllib.parse.urlsplit(lineitem)
+    results = urllib.parse.urlunsplit(parts._replace(
+        path=parts.path.rstrip("/") + "/results",
+        query=urllib.parse.urlencode({"user_id": link.sub})))
+    _status, text = call_platform("GET", results, token=token, accept=RESULTS_TYPE)
+    try:
+        found = json.loads(text or "[]")
+    except ValueError:
+        return False
+    return any(isinstance(r, dict) and r.get("userId") == link.sub and marker in str(r.get("comment", ""))
+               for r in (found if isinstance(found, list) else []))
 
 
 def _lineitem(link: LtiGradeLink, module: ModuleRow, token: str) -> str:
@@ -117,9 +143,16 @@ def _send(ctx: JobContext) -> Mapping[str, Any]:
     module = ctx.session.get(ModuleRow, link.module_id)
     assert platform is not None and module is not None  # foreign keys
     score = {**score_of(attempt), "userId": link.sub}
-    scopes = [SCOPE_SCORE] + ([SCOPE_LINEITEM] if not link.lineitem_url else [])
+    # a retry first asks the platform whether an earlier try delivered the score before its worker
+    # died, when the platform lets the tool read results: then nothing is sent twice
+    check = ctx.attempt > 1 and SCOPE_RESULT in (link.scopes or [])
+    scopes = [SCOPE_SCORE] + ([SCOPE_LINEITEM] if not link.lineitem_url else []) + \
+        ([SCOPE_RESULT] if check else [])
     token = access_token(ctx.session, platform, scopes)
     lineitem = _lineitem(link, module, token)
+    if check and _delivered(link, lineitem, token, _marker(attempt)):
+        return {"sent": score, "lineitem": lineitem, "status": 200, "platform": platform.issuer,
+                "answer": "already delivered by an earlier try (the platform's result says so)"}
     status, text = call_platform("POST", _scores_url(lineitem), token=token,
                                  body=json.dumps(score).encode(), content_type=SCORE_TYPE)
     if not link.lineitem_url:

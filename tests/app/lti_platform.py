@@ -177,6 +177,19 @@ class LoopbackPlatform:
             platform.scores.append((f"{platform.url}/lineitems/{number}", request.get_json(force=True)))
             return "", 204
 
+        @self._app.get("/lineitems/<int:number>/results")
+        def results(number: int) -> Any:  # each user's latest score on the line item, as a result
+            if not allowed("https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"):
+                return "forbidden", 403
+            latest = {score["userId"]: score for item, score in platform.scores
+                      if item == f"{platform.url}/lineitems/{number}"}
+            wanted = request.args.get("user_id")
+            item = f"{platform.url}/lineitems/{number}"
+            return jsonify([{"id": f"{item}/results/{user}", "userId": user, "scoreOf": item,
+                             "resultScore": score["scoreGiven"], "resultMaximum": score["scoreMaximum"],
+                             "comment": score.get("comment", "")}
+                            for user, score in latest.items() if wanted in (None, user)])
+
         @self._app.get("/memberships")
         def memberships() -> Any:  # two members a page, the next page in a Link header
             if not allowed("https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"):
