@@ -46,6 +46,22 @@ def fresh_database(name: str, folder: Path) -> str:
     return POSTGRES.rsplit("/", 1)[0] + f"/{name}"
 
 
+def worker_app(name: str, folder: Path) -> tuple[Flask, dict[str, str]]:
+    """An app on a migrated database of its own (``fresh_database``) whose jobs wait for a worker, and
+    the environment that lets a ``thetapath worker`` process share that database (a lease of 2 s, so a
+    test can let a killed worker's job be taken over)."""
+    url = fresh_database(name, folder)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        upgrade(conn)
+    engine.dispose()
+    config = {"SECRET_KEY": "test-secret", "CREDENTIAL_KEY": "fault-key", "DATABASE_URL": url,
+              "JOBS_IN_PROCESS": False, "JOB_POLL_SECONDS": 1, "JOB_LEASE_SECONDS": 2}
+    app = create_app({"TESTING": True, **config})
+    app.instance_path = str(folder)
+    return app, {**os.environ, **{f"THETAPATH_{k}": str(v) for k, v in config.items()}}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashes() -> Iterator[None]:
     """Argon2id at its cheapest for the tests in this process (the same hashing, verification and

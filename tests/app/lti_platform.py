@@ -267,7 +267,7 @@ class LoopbackPlatform:
         for name in drop:
             body.pop(name, None)
         if alg == "none":
-            return jwt.encode(body, None, algorithm="none", headers={"kid": kid or self.kid()})
+            return jwt.encode(body, "", algorithm="none", headers={"kid": kid or self.kid()})
         return jwt.encode(body, key or self.private_key, algorithm=alg, headers={"kid": kid or self.kid()})
 
     def close(self) -> None:

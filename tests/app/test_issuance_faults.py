@@ -8,7 +8,6 @@ job's retry, once the dead worker's lease runs out, must issue each credential e
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -18,20 +17,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import create_app, db
+from app import db
 from app.authz import Principal
 from app.credentials.keys import known_keys
 from app.credentials.verify import verify_credential
-from app.db import make_engine
 from app.demo import GRADUATE_ABILITY, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
-from app.migrate import upgrade
 from app.models import Credential, Job, JobStatus, ModuleRow, Role
 from app.packstore import content_of, import_pack
 from tests.app import factories
 from tests.app.test_credentials import DEMO, FIRST
-from tests.conftest import fresh_database
+from tests.conftest import worker_app
 
 # a worker that dies (SIGKILL: no handler, no rollback, no clean-up) as soon as it has signed a VC-JWT
 DIES_AFTER_SIGNING = """
@@ -49,15 +46,7 @@ main(["worker"])
 
 def test_a_worker_killed_between_signing_and_storing_leaves_nothing_and_the_retry_issues_once(
         tmp_path: Path) -> None:
-    url = fresh_database("thetapath_issuance_faults", tmp_path)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        upgrade(conn)
-    engine.dispose()
-    config = {"SECRET_KEY": "test-secret", "CREDENTIAL_KEY": "fault-key", "DATABASE_URL": url,
-              "JOBS_IN_PROCESS": False, "JOB_POLL_SECONDS": 1, "JOB_LEASE_SECONDS": 2}
-    app = create_app({"TESTING": True, **config})
-    app.instance_path = str(tmp_path)
+    app, env = worker_app("thetapath_issuance_faults", tmp_path)
     try:
         with app.app_context():
             session = db.session()
@@ -77,7 +66,6 @@ def test_a_worker_killed_between_signing_and_storing_leaves_nothing_and_the_retr
             waiting = [j.id for j in session.scalars(select(Job).where(Job.kind == "credentials"))]
             assert waiting  # asked for by the credited mastery decisions, waiting for a worker
 
-        env = {**os.environ, **{f"THETAPATH_{k}": str(v) for k, v in config.items()}}
         worker = subprocess.run([sys.executable, "-c", DIES_AFTER_SIGNING], env=env, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=120, check=False)
         assert worker.returncode == -signal.SIGKILL, worker.stdout + worker.stderr

@@ -87,6 +87,13 @@ def _launch(client: FlaskClient, platform: LoopbackPlatform) -> tuple[Any, dict[
     return client.post("/lti/launch", data=data), data
 
 
+def _modules(session: Session, inst: Institution) -> list[ModuleRow]:
+    """The demo pack imported (published) for ``inst``: its modules, in order."""
+    version = import_pack(session, inst, DEMO, None).version
+    return list(session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
+                                .order_by(ModuleRow.position)))
+
+
 def _counts(session: Session) -> dict[str, int]:
     session.expire_all()
     return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
@@ -136,10 +143,7 @@ def test_a_learner_launched_by_the_platform_is_signed_in_to_its_institution_as_t
 
 def test_a_launch_goes_straight_into_the_module_its_link_names(
         app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
-    version = import_pack(db_session, registered, DEMO, None).version
-    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
-                                .order_by(ModuleRow.position)).first()
-    assert module is not None
+    module = _modules(db_session, registered)[0]
     platform.user.target = f"https://localhost/learn/modules/{module.id}"
     client = app.test_client()
     response, _ = _launch(client, platform)
@@ -275,9 +279,7 @@ def test_a_platform_that_rotates_its_key_is_followed_by_fetching_its_jwks_again(
 def test_a_launch_from_one_institutions_platform_never_reaches_another_institution(
         app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
     other = factories.institution(db_session, name="Other University")
-    version = import_pack(db_session, other, DEMO, None).version
-    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)).first()
-    assert module is not None
+    module = _modules(db_session, other)[0]
     client = app.test_client()
     assert _launch(client, platform)[0].status_code == 303
     user = db_session.scalars(select(User).where(User.email.like("%@lti.invalid"))).one()
@@ -344,14 +346,9 @@ def test_the_tool_publishes_its_keys_and_configuration_and_rotation_overlaps(
 
 def test_an_instructor_places_modules_by_deep_linking_and_the_platform_accepts_the_signed_answer(
         app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
-    version = import_pack(db_session, registered, DEMO, None).version
-    modules = list(db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
-                                      .order_by(ModuleRow.position)))
+    modules = _modules(db_session, registered)
     other = factories.institution(db_session)
-    foreign = import_pack(db_session, other, DEMO, None).version
-    foreign_module = db_session.scalars(select(ModuleRow)
-                                        .where(ModuleRow.pack_version_id == foreign.id)).first()
-    assert foreign_module is not None
+    foreign_module = _modules(db_session, other)[0]
     platform.user.sub, platform.user.roles, platform.user.name = "teacher-1", [INSTRUCTOR], "Grace Hopper"
     platform.deep_linking = True
     client = app.test_client()
@@ -406,10 +403,7 @@ def _due_now(app: Flask) -> None:
 
 def test_a_completed_assessment_sends_its_score_to_the_platform_once_even_after_an_outage(
         app: Flask, db_session: Session, platform: LoopbackPlatform, registered: Institution) -> None:
-    version = import_pack(db_session, registered, DEMO, None).version
-    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
-                                .order_by(ModuleRow.position)).first()
-    assert module is not None
+    module = _modules(db_session, registered)[0]
     platform.user.target = f"https://localhost/learn/modules/{module.id}"
     platform.grades = True
     client = app.test_client()
@@ -486,9 +480,7 @@ def test_an_admin_registers_a_platform_in_the_browser_and_reads_and_resends_its_
 
     # a score that could not be sent: its record says why, and the admin sends it again
     app.config["BASE_URL"] = None
-    version = import_pack(db_session, inst, DEMO, None).version
-    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)).first()
-    assert module is not None
+    module = _modules(db_session, inst)[0]
     platform.user.target, platform.grades = f"https://localhost/learn/modules/{module.id}", True
     platform.tool_jwks = client.get("/lti/jwks").json or {}
     learner = app.test_client()
@@ -523,10 +515,7 @@ def test_a_signed_embed_link_opens_its_module_for_its_learner_and_a_changed_or_e
         app: Flask, db_session: Session) -> None:
     inst = factories.institution(db_session, name="Embed University")
     admin = factories.user(db_session, inst, Role.ADMIN)
-    version = import_pack(db_session, inst, DEMO, None).version
-    module = db_session.scalars(select(ModuleRow).where(ModuleRow.pack_version_id == version.id)
-                                .order_by(ModuleRow.position)).first()
-    assert module is not None
+    module = _modules(db_session, inst)[0]
     client = app.test_client()
     factories.sign_in(client, admin.email)
     page = client.post("/admin/lti/embed", data={"module_id": module.id, "learner_ref": "student-0042",
@@ -562,10 +551,7 @@ def test_a_signed_embed_link_opens_its_module_for_its_learner_and_a_changed_or_e
                           follow_redirects=True).data.decode()
     assert "Give the learner&#39;s identifier" in refused
     other = factories.institution(db_session)
-    foreign = import_pack(db_session, other, DEMO, None).version
-    foreign_module = db_session.scalars(select(ModuleRow)
-                                        .where(ModuleRow.pack_version_id == foreign.id)).first()
-    assert foreign_module is not None
+    foreign_module = _modules(db_session, other)[0]
     refused = client.post("/admin/lti/embed", data={"module_id": foreign_module.id, "learner_ref": "x",
                                                     "days": 7}, follow_redirects=True).data.decode()
     assert "not one of the institution&#39;s published modules" in refused

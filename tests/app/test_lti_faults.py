@@ -6,7 +6,6 @@ score on the platform and not send it again: the platform holds exactly one."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -17,20 +16,18 @@ from pathlib import Path
 import requests
 from sqlalchemy import select
 
-from app import create_app, db
+from app import db
 from app.accounts.services import create_institution
 from app.authz import Principal
-from app.db import make_engine
 from app.demo import GRADUATE_ABILITY, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
 from app.lti.tool import register_platform
-from app.migrate import upgrade
 from app.models import Job, JobStatus, LtiGradeLink, ModuleRow, Role
 from app.packstore import import_pack
 from tests.app.lti_platform import LoopbackPlatform
 from tests.app.test_credentials import DEMO
-from tests.conftest import fresh_database
+from tests.conftest import worker_app
 
 # a worker that dies (SIGKILL: no handler, no clean-up) as soon as a platform has accepted a score
 DIES_AFTER_SENDING = """
@@ -50,15 +47,7 @@ main(["worker"])
 
 def test_a_worker_killed_after_the_platform_got_the_score_never_makes_it_arrive_twice(
         tmp_path: Path) -> None:
-    url = fresh_database("thetapath_lti_faults", tmp_path)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        upgrade(conn)
-    engine.dispose()
-    config = {"SECRET_KEY": "test-secret", "CREDENTIAL_KEY": "fault-key", "DATABASE_URL": url,
-              "JOBS_IN_PROCESS": False, "JOB_POLL_SECONDS": 1, "JOB_LEASE_SECONDS": 2}
-    app = create_app({"TESTING": True, **config})
-    app.instance_path = str(tmp_path)
+    app, env = worker_app("thetapath_lti_faults", tmp_path)
     client = app.test_client()
     platform = LoopbackPlatform()
     platform.grades = True
@@ -89,7 +78,6 @@ def test_a_worker_killed_after_the_platform_got_the_score_never_makes_it_arrive_
                 session.commit()
             [job_id] = session.scalars(select(Job.id).where(Job.kind == "lti-score")).all()
 
-        env = {**os.environ, **{f"THETAPATH_{k}": str(v) for k, v in config.items()}}
         worker = subprocess.run([sys.executable, "-c", DIES_AFTER_SENDING], env=env, cwd=tmp_path,
                                 capture_output=True, text=True, timeout=180, check=False)
         assert worker.returncode == -signal.SIGKILL, worker.stdout + worker.stderr
@@ -103,7 +91,8 @@ def test_a_worker_killed_after_the_platform_got_the_score_never_makes_it_arrive_
             while jobs.run_due(sessions(app)):
                 pass
             done = db.session().get(Job, job_id)
-            assert done is not None and (done.status, done.attempts) == (JobStatus.DONE, 2), done.error
+            assert done is not None, job_id
+            assert (done.status, done.attempts) == (JobStatus.DONE, 2), done.error
             assert done.result is not None and "already delivered" in done.result["answer"]
         assert len(platform.scores) == 1  # exactly once
     finally:
