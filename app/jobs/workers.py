@@ -190,6 +190,16 @@ def work(app: Flask, *, burst: bool = False) -> None:
         return
     from rq import SimpleWorker
 
+    class Worker(SimpleWorker):
+        """RQ's worker without its command channel (a Redis pub/sub thread): nothing here sends it
+        commands, and with redis-py 8 stopping that thread can wait up to a minute after SIGTERM."""
+
+        def subscribe(self) -> None:
+            pass
+
+        def unsubscribe(self) -> None:
+            pass
+
     queue = rq_queue(str(url))
 
     def requeue(ids: list[int]) -> None:
@@ -203,7 +213,7 @@ def work(app: Flask, *, burst: bool = False) -> None:
         with app.app_context():
             if burst:  # the sweeper may not have looked yet
                 requeue_due(app, requeue)
-            SimpleWorker([queue], connection=queue.connection).work(burst=burst, logging_level="WARNING")
+            Worker([queue], connection=queue.connection).work(burst=burst, logging_level="WARNING")
     finally:
         stopping.set()
 
