@@ -37,8 +37,9 @@ def request_token(accepted: Accepted) -> str:
                                 "d": accepted.deployment_id, "s": accepted.deep_linking})
 
 
-def read_request(token: str, who: Principal) -> dict[str, Any]:
-    """The deep-linking request in ``token``, if it was made for ``who`` within the hour."""
+def read_request(session: Session, token: str, who: Principal) -> dict[str, Any]:
+    """The deep-linking request in ``token``, if it was made for ``who`` within the hour, from a platform
+    of the institution they act in (what they place comes from that institution)."""
     try:
         request = read_token(PURPOSE, token, MAX_AGE)
     except (TokenExpired, TokenInvalid):
@@ -47,6 +48,12 @@ def read_request(token: str, who: Principal) -> dict[str, Any]:
         raise LaunchRejected(msg) from None
     if request.get("u") != who.user_id:
         err = LaunchRejected("This page to place activities was opened for someone else.")
+        err.status = 403
+        raise err
+    platform = session.get(LtiPlatform, request.get("p"))
+    if platform is None or platform.institution_id != who.institution_id:
+        err = LaunchRejected("This course belongs to another of your institutions: switch to it (at the top "
+                             "of the page) to place its activities.")
         err.status = 403
         raise err
     return request

@@ -59,7 +59,7 @@ def deep_link() -> ResponseReturnValue:
     """The instructor picks modules to place in the course; the answer goes back to the platform."""
     session, who = db.session(), principal()
     token = request.values.get("t", "")
-    deep_linking = read_request(token, who)
+    deep_linking = read_request(session, token, who)
     settings = deep_linking.get("s") or {}
     if request.method == "GET":
         return render("lti/deep_link.html", versions=placeable(session, who), token=token,
