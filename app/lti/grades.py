@@ -36,12 +36,12 @@ from app.assess.services import attempt_completed
 from app.authz import Principal
 from app.errors import NotFound
 from app.jobs.services import JobContext, JobError, enqueue, job_kind
+from app.lti.launch import SCORE_SCOPE
 from app.lti.tool import PlatformError, access_token, call_platform
 from app.models import Attempt, AttemptStatus, Job, LtiGradeLink, LtiPlatform, ModuleRow, User
 
 SCORES = "lti-score"
 SCORE_MAXIMUM = 100
-SCOPE_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCOPE_RESULT = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 RESULTS_TYPE = "application/vnd.ims.lis.v2.resultcontainer+json"
@@ -146,7 +146,7 @@ def _send(ctx: JobContext) -> Mapping[str, Any]:
     # a retry first asks the platform whether an earlier try delivered the score before its worker
     # died, when the platform lets the tool read results: then nothing is sent twice
     check = ctx.attempt > 1 and SCOPE_RESULT in (link.scopes or [])
-    scopes = [SCOPE_SCORE] + ([SCOPE_LINEITEM] if not link.lineitem_url else []) + \
+    scopes = [SCORE_SCOPE] + ([SCOPE_LINEITEM] if not link.lineitem_url else []) + \
         ([SCOPE_RESULT] if check else [])
     token = access_token(ctx.session, platform, scopes)
     lineitem = _lineitem(link, module, token)
