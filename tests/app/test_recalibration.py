@@ -313,51 +313,55 @@ def test_two_approvals_at_once_make_one_version(tmp_path: Path, monkeypatch: pyt
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": url,
                       "JOBS_IN_PROCESS": False})
     app.instance_path = str(tmp_path)
-    with app.app_context(), sessions(app)() as session:
-        inst = factories.institution(session)
-        instructor = factories.user(session, inst, Role.INSTRUCTOR)
-        version = import_pack(session, inst, DEMO, instructor.id).version
-        pilot = next(it for it in content_of(session, version).items if it.pilot and it.max_score == 1)
-        job = Job(kind="recalibration", status=JobStatus.DONE, institution_id=inst.id,
-                  payload={"pack_version_id": version.id},
-                  result={"items": [{"item": pilot.id, "a": 1.1, "b": 0.2}], "exposure": {},
-                          "based_on": {"id": None, "number": 0},
-                          "decisions": {"attempts": 0, "learners": 0, "changes": {}}})
-        session.add(job)
-        session.commit()
-        who = Principal(instructor.id, inst.id, Role.INSTRUCTOR)
-        version_id, job_id = version.id, job.id
-
-    both_checked = threading.Barrier(2, timeout=2)
-    looked_up = recalibration.approved_version
-    calls = threading.local()
-
-    def approved_version(session: Session, job: Job) -> ParameterVersion | None:
-        found = looked_up(session, job)
-        if not getattr(calls, "waited", False):  # the first check: wait until the other made it too
-            calls.waited = True
-            with contextlib.suppress(threading.BrokenBarrierError):
-                both_checked.wait()
-        return found
-
-    monkeypatch.setattr(recalibration, "approved_version", approved_version)
-    results: list[int | str] = []
-
-    def approve() -> None:
+    try:
         with app.app_context(), sessions(app)() as session:
-            try:
-                results.append(recalibration.approve(session, who, version_id, job_id).number)
-            except ServiceError as err:
-                results.append(str(err))
+            inst = factories.institution(session)
+            instructor = factories.user(session, inst, Role.INSTRUCTOR)
+            version = import_pack(session, inst, DEMO, instructor.id).version
+            pilot = next(it for it in content_of(session, version).items if it.pilot and it.max_score == 1)
+            job = Job(kind="recalibration", status=JobStatus.DONE, institution_id=inst.id,
+                      payload={"pack_version_id": version.id},
+                      result={"items": [{"item": pilot.id, "a": 1.1, "b": 0.2}], "exposure": {},
+                              "based_on": {"id": None, "number": 0},
+                              "decisions": {"attempts": 0, "learners": 0, "changes": {}}})
+            session.add(job)
+            session.commit()
+            who = Principal(instructor.id, inst.id, Role.INSTRUCTOR)
+            version_id, job_id = version.id, job.id
 
-    threads = [threading.Thread(target=approve) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results == [1, 1]
-    with app.app_context(), sessions(app)() as session:
-        rows = list(session.scalars(select(ParameterVersion).order_by(ParameterVersion.number)))
-        assert [r.number for r in rows] == [0, 1]
-        assert rows[1].parameters == {pilot.id: {"model": "2pl", "a": 1.1, "b": 0.2}}
-    app.extensions["thetapath.engine"].dispose()
+        # on SQLite the second approval cannot check before the first commits: its barrier wait
+        # times out (2 s); on PostgreSQL both reach it, however loaded the machine is (20 s)
+        both_checked = threading.Barrier(2, timeout=2 if url.startswith("sqlite") else 20)
+        looked_up = recalibration.approved_version
+        calls = threading.local()
+
+        def approved_version(session: Session, job: Job) -> ParameterVersion | None:
+            found = looked_up(session, job)
+            if not getattr(calls, "waited", False):  # the first check: wait until the other made it too
+                calls.waited = True
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_checked.wait()
+            return found
+
+        monkeypatch.setattr(recalibration, "approved_version", approved_version)
+        results: list[int | str] = []
+
+        def approve() -> None:
+            with app.app_context(), sessions(app)() as session:
+                try:
+                    results.append(recalibration.approve(session, who, version_id, job_id).number)
+                except ServiceError as err:
+                    results.append(str(err))
+
+        threads = [threading.Thread(target=approve) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == [1, 1]
+        with app.app_context(), sessions(app)() as session:
+            rows = list(session.scalars(select(ParameterVersion).order_by(ParameterVersion.number)))
+            assert [r.number for r in rows] == [0, 1]
+            assert rows[1].parameters == {pilot.id: {"model": "2pl", "a": 1.1, "b": 0.2}}
+    finally:  # a failed assertion must not leave the engine's connections to be collected later
+        app.extensions["thetapath.engine"].dispose()
