@@ -47,6 +47,11 @@ observed information at convergence,
 difficulty :math:`b = -d/a` follows by the delta method,
 :math:`\nabla b = (d/a^2, -1/a)`, and of :math:`c` by :math:`c(1-c)\,\mathrm{SE}(\operatorname{logit} c)`.
 Anchors have no SEs, and with anchors the ability mean and SD are treated as known in the SEs.
+The cross-product information of :math:`P` learners has rank at most :math:`P`: with fewer learners
+than parameters (or a parameter the responses leave free) it is singular. It is then inverted only
+on the directions it determines; a parameter or a difficulty :math:`b` outside them gets no SE
+(NaN), and a warning names the items and suggests more learners or priors (which make it
+invertible).
 
 Fixed-anchor calibration (FIPC). Items of an ``anchors`` bank that appear in the data keep their
 parameters; they fix the scale, so the mean and SD of the ability distribution, :math:`\mu` and

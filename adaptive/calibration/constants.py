@@ -54,4 +54,13 @@ _SE_FULL_MAX_PARAMS = 3000
 
 _SE_FULL_MAX_WORK = 5e9
 
+_SE_RCOND = 1e-9
+"""On the information scaled to unit diagonal, directions with an eigenvalue up to this are not
+determined: a variance inflation above 1e9, and far above the rounding noise of a singular
+information (eigenvalues of about +-1e-12)."""
+
+_SE_NULL_LOAD = 1e-8
+"""A parameter (or combination) whose squared (scaled, normalised) component along the undetermined
+directions exceeds this is not determined; rounding leaves a determined one far less."""
+
 _BLAS_SINGLE_THREAD = 250_000

@@ -25,7 +25,7 @@ from .constants import (
 from .em import _EM, _EStep, _Layout, _run_em
 from .mstep import _Dichotomous, _Family, _Polytomous
 from .results import CalibrationResult, ConvergenceReport, Priors
-from .stderr import _covariances, _safe_sqrt
+from .stderr import _Covariance, _covariances, _safe_sqrt
 
 
 def _item_stats(data: ResponseData) -> tuple[IntArray, IntArray, IntArray]:
@@ -36,6 +36,21 @@ def _item_stats(data: ResponseData) -> tuple[IntArray, IntArray, IntArray]:
     np.minimum.at(lo, data.item, data.score)
     np.maximum.at(hi, data.item, data.score)
     return count, lo, hi
+
+
+def _nothing_varies(data: ResponseData, count: IntArray, lo: IntArray) -> CalibrationError:
+    """The error when no item has responses with two different scores: it names the first items
+    with their one score and says what calibration needs."""
+    answered = np.flatnonzero(count > 0).tolist()
+    shown = "; ".join(
+        f"{data.items[j]!r}: " + (f"its one response is {int(lo[j])}" if count[j] == 1 else
+                                  f"all {int(count[j])} responses are {int(lo[j])}")
+        for j in answered[:3])
+    more = f"; and {len(answered) - 3} more items" if len(answered) > 3 else ""
+    msg = (f"no item has varied responses: every item was answered with a single score ({shown}"
+           f"{more}); an item needs responses with at least two different scores to be "
+           "calibrated: collect more responses")
+    return CalibrationError(msg)
 
 
 def _start_values(model: str, data_item: IntArray, score: IntArray, n_items: int, kmax: int,
@@ -193,12 +208,13 @@ def _calibrate_mml(
         if count[j] == 0:
             notes.append(f"item {iid!r} has no responses; it is left out of the bank")
         else:
-            notes.append(f"item {iid!r}: all {int(count[j])} responses are {int(lo[j])}, so its "
-                         "parameters cannot be estimated; it is left out of the bank")
+            what = (f"its one response is {int(lo[j])}" if count[j] == 1 else
+                    f"all {int(count[j])} responses are {int(lo[j])}")
+            notes.append(f"item {iid!r}: {what}, so its parameters cannot be estimated; it is "
+                         "left out of the bank")
     kept = np.flatnonzero(is_anchor | ((count > 0) & (lo != hi)))
     if kept.size == 0:
-        msg = "no item has varied responses; every item was answered with a single score"
-        raise CalibrationError(msg)
+        raise _nothing_varies(data, count, lo)
     guessed = [data.items[j] for j in kept if inferred[j]]
     if model in irt.POLYTOMOUS and guessed:
         shown = ", ".join(repr(iid) for iid in guessed[:5]) + (
@@ -217,6 +233,7 @@ def _calibrate_mml(
     apos = anchor_pos[kept]
     # -- model structure -------------------------------------------------------------------------
     tmask: BoolArray | None = None
+    empty_note: dict[int, int] = {}  # item row -> its note on empty score categories
     poor_thr: BoolArray | None = None
     poor_b: BoolArray | None = None
     family: _Family
@@ -236,8 +253,9 @@ def _calibrate_mml(
         poor_thr = unseen[:, :-1] | unseen[:, 1:]
         # an empty lowest or highest category sends a threshold to its bound, and b with it
         poor_b = unseen[:, 0] | unseen[np.arange(n), k_item]
-        for jj in np.flatnonzero(unseen.any(axis=1)):
+        for jj in np.flatnonzero(unseen.any(axis=1)).tolist():
             empty = [int(c) for c in np.flatnonzero(unseen[jj])]
+            empty_note[jj] = len(notes)
             notes.append(f"item {data.items[kept[jj]]!r}: no responses in score categories "
                          f"{empty} (of 0..{int(k_item[jj])}); the thresholds next to them cannot "
                          "be estimated and have no SEs (check the declared categories, or "
@@ -277,23 +295,67 @@ def _calibrate_mml(
     if not report.converged:
         notes.append(f"the EM did not converge in {report.iterations} iterations (last change "
                      f"{report.max_change:.3g} > tol {tol:g}); raise max_iter")
-    cov = np.full((n, family.k, family.k), np.nan)
-    se_method = "none"
+    covariance = _Covariance.none(n, family.k)
     if standard_errors and final.post is not None and free_rows.size:
-        cov, se_method = _covariances(em, eta, mu, sigma, final.post)
-    return _assemble(data, model, kept, anchored, apos, anchors, eta, cov, tmask, final,
-                     report, notes, excluded, mu, sigma, z.size, se_method, free_rows, priors,
-                     poor_thr, poor_b)
+        covariance = _covariances(em, eta, mu, sigma, final.post)
+        notes.extend(_undetermined(data, kept, covariance, poor_thr, layout.n_persons, priors))
+    for jj, at in empty_note.items():  # b, the mean of all the thresholds, may go with them
+        if covariance.method != "none" and poor_b is not None and (
+                poor_b[jj] or not np.isfinite(covariance.var_b[jj])):
+            notes[at] = notes[at].replace("have no SEs (", "have no SEs, and neither has b, "
+                                          "their mean (")
+    return _assemble(data, model, kept, anchored, apos, anchors, eta, covariance, tmask, final,
+                     report, notes, excluded, mu, sigma, z.size, free_rows, priors, poor_thr,
+                     poor_b)
+
+
+def _undetermined(
+    data: ResponseData, kept: IntArray, covariance: _Covariance, poor_thr: BoolArray | None,
+    n_learners: int, priors: Priors,
+) -> list[str]:
+    """A warning naming the items with parameters the information does not determine (they get no
+    SEs), beyond the thresholds next to an empty category (already named), and what to do."""
+    unexplained = covariance.undetermined.copy()
+    if poor_thr is not None:
+        unexplained[:, 1:] &= ~poor_thr
+    rows = np.flatnonzero(unexplained.any(axis=1))
+    if rows.size == 0:
+        return []
+    names = [data.items[kept[jj]] for jj in rows.tolist()]
+    shown = ", ".join(repr(iid) for iid in names[:5]) + (
+        f" and {len(names) - 5} more" if len(names) > 5 else "")
+    n_par = covariance.n_parameters
+    if n_learners < n_par:
+        why = (f"the responses of {n_learners} learners determine at most {n_learners} "
+               f"directions of the {n_par} parameters estimated (the rank of the cross-product "
+               "information)")
+    else:
+        why = ("the responses leave them free (no information about them, or the same "
+               "information as about others), as for a discrimination at its bound")
+    suggested = (("a_lognormal", "--a-prior lognormal", SUGGESTED_A_PRIOR),
+                 ("b_normal", "--b-prior normal", SUGGESTED_B_PRIOR))
+    wanted = [(name, flag, m, sd) for name, flag, (m, sd) in suggested
+              if getattr(priors, name) is None]
+    advice = "collect responses from more learners"
+    if wanted:
+        python = ", ".join(f"{name}=({m:g}, {sd:g})" for name, _, m, sd in wanted)
+        cli = " ".join(f"{flag}:{m:g},{sd:g}" for _, flag, m, sd in wanted)
+        advice += f", or add priors: priors=Priors({python}), or thetapath calibrate {cli}"
+    count = int(unexplained.sum())
+    return [f"{count} parameter(s) of {len(names)} item(s) ({shown}) have no standard errors: "
+            f"{why}; {advice}"]
 
 
 def _assemble(
     data: ResponseData, model: str, kept: IntArray, anchored: BoolArray, apos: IntArray,
-    anchors: ItemBank | None, eta: FloatArray, cov: FloatArray, tmask: BoolArray | None,
-    final: _EStep, report: ConvergenceReport, notes: list[str], excluded: list[str],
-    mu: float, sigma: float, n_quadrature: int, se_method: str, free_rows: IntArray,
+    anchors: ItemBank | None, eta: FloatArray, covariance: _Covariance,
+    tmask: BoolArray | None, final: _EStep, report: ConvergenceReport, notes: list[str],
+    excluded: list[str], mu: float, sigma: float, n_quadrature: int, free_rows: IntArray,
     priors: Priors, poor_thr: BoolArray | None, poor_b: BoolArray | None,
 ) -> CalibrationResult:
     n = int(kept.size)
+    cov = covariance.cov
+    se_b = _safe_sqrt(covariance.var_b)
     kmax = 0 if tmask is None else int(tmask.shape[1])
     se_a = _safe_sqrt(cov[:, 0, 0])
     se_c = np.full(n, np.nan)
@@ -302,11 +364,6 @@ def _assemble(
     if model in irt.DICHOTOMOUS:
         a, d = eta[:, 0], eta[:, 1]
         b = -d / a
-        grad = np.stack([d / (a * a), -1.0 / a], axis=1)
-        # a fixed parameter (the anchors' common 1PL a) contributes no variance
-        cov_ad = np.nan_to_num(cov[:, :2, :2])
-        se_b = np.where(np.isnan(cov[:, 1, 1]), np.nan,
-                        _safe_sqrt(np.einsum("nk,nkl,nl->n", grad, cov_ad, grad)))
         c = expit(eta[:, 2]) if model == "3pl" else np.zeros(n)
         if model == "3pl":
             se_c = c * (1.0 - c) * _safe_sqrt(cov[:, 2, 2])
@@ -322,9 +379,6 @@ def _assemble(
         k_item = tmask.sum(axis=1)
         var_thr = np.diagonal(cov[:, 1:, 1:], axis1=1, axis2=2)
         se_thr = np.where(tmask, _safe_sqrt(var_thr), np.nan)
-        both = tmask[:, :, None] & tmask[:, None, :]
-        var_b = np.where(both, cov[:, 1:, 1:], 0.0).sum(axis=(1, 2)) / (k_item * k_item)
-        se_b = np.where(np.isnan(cov[:, 1, 1]), np.nan, _safe_sqrt(var_b))
         if poor_thr is not None and poor_b is not None:
             # a threshold next to an empty category is not identified (it runs off to its bound,
             # or meets its neighbour): its "SE" is an artefact, tiny or huge, so none is reported.
@@ -351,7 +405,7 @@ def _assemble(
         warnings=tuple(notes), excluded=tuple(excluded),
         anchors=tuple(bank.ids[j] for j in np.flatnonzero(anchored)),
         population_mean=float(mu), population_sd=float(sigma), n_quadrature=n_quadrature,
-        se_method=se_method)
+        se_method=covariance.method)
 
 
 def _implausible(

@@ -51,6 +51,10 @@ class _Family:
         """Log prior ``(n,)``, its gradient ``(n, k)`` and information ``(n, k, k)``."""
         raise NotImplementedError
 
+    def b_gradient(self, eta: FloatArray) -> FloatArray:
+        """Gradient ``(n, k)`` of the reported difficulty ``b`` with respect to ``eta``."""
+        raise NotImplementedError
+
     def valid(self, eta: FloatArray) -> BoolArray:
         """Which rows are admissible parameter vectors."""
         raise NotImplementedError
@@ -155,6 +159,14 @@ class _Dichotomous(_Family):
         logp = self.log_table(eta, theta).transpose(0, 2, 1)
         terms = np.where(counts > 0, counts * np.maximum(logp, _LOG_FLOOR), 0.0)
         return terms.sum(axis=(1, 2)) + self.prior(eta, include_a=include_a)[0]  # type: ignore[no-any-return]
+
+    def b_gradient(self, eta: FloatArray) -> FloatArray:
+        """``b = -d / a``: the gradient is ``(d / a^2, -1 / a[, 0])``."""
+        a, d = eta[:, 0], eta[:, 1]
+        grad = np.zeros_like(eta)
+        grad[:, 0] = d / (a * a)
+        grad[:, 1] = -1.0 / a
+        return grad
 
     def score_table(self, eta: FloatArray, theta: FloatArray) -> FloatArray:
         p, _, v = self._parts(eta, theta)
@@ -272,6 +284,12 @@ class _Polytomous(_Family):
 
     def score_table(self, eta: FloatArray, theta: FloatArray) -> FloatArray:
         return self._derivatives(eta, theta)[1].transpose(0, 2, 1, 3)
+
+    def b_gradient(self, eta: FloatArray) -> FloatArray:
+        """``b`` is the mean of an item's own thresholds."""
+        grad = np.zeros_like(eta)
+        grad[:, 1:] = self.tmask / self.tmask.sum(axis=1, keepdims=True)
+        return grad
 
     def prior(self, eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         n = eta.shape[0]

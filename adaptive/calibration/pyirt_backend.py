@@ -18,7 +18,7 @@ from ..bank import ItemBank, ItemParameters
 from ..errors import CalibrationError
 from ..responses import ResponseData
 from ..types import FloatArray, IntArray
-from .mml import _calibrate_mml, _implausible, _item_stats
+from .mml import _calibrate_mml, _implausible, _item_stats, _nothing_varies
 from .results import CalibrationResult, ConvergenceReport, Priors, from_pyirt_parameters
 from .scoring import _bank_log_marginals, marginal_log_likelihood
 
@@ -143,8 +143,7 @@ def _calibrate_pyirt(
         notes.append(f"item {iid!r}: all its responses are identical (or there are none), so its "
                      "parameters cannot be estimated; it is left out of the bank")
     if len(excluded) == data.n_items:
-        msg = "no item has varied responses; every item was answered with a single score"
-        raise CalibrationError(msg)
+        raise _nothing_varies(data, count, lo)
     kept = np.flatnonzero(~bad)
     keep = ~bad[data.item]
     sub = ResponseData(data.learners, tuple(data.items[j] for j in kept), data.person[keep],

@@ -317,6 +317,60 @@ def test_items_with_identical_responses_are_excluded_with_a_warning() -> None:
         calibrate(all_same, "2pl")
 
 
+# three learners, nine responses: two items with one response each, the rest with empty categories
+FEW_LEARNERS = [("u0", "q1", 0), ("u0", "q2", 0), ("u0", "q4", 1), ("u1", "q0", 1), ("u1", "q1", 0),
+                ("u1", "q3", 2), ("u2", "q1", 1), ("u2", "q2", 1), ("u2", "q4", 0)]
+FEW_CATEGORIES = {"q0": 2, "q1": 4, "q2": 3, "q3": 3, "q4": 2}
+
+
+@pytest.mark.parametrize("max_iter", [5, 500])
+def test_fewer_learners_than_parameters_calibrate_without_standard_errors(
+        monkeypatch: pytest.MonkeyPatch, max_iter: int) -> None:
+    # the cross-product information of 3 learners has rank 3 at most, and 9 parameters are
+    # estimated: it is singular. Its inverse used to be garbage (negative variances, +-inf, summed
+    # into SE(b): "invalid value encountered in reduce", an error under these tests' warnings
+    # filter); now no SE is reported where the information determines none, and a warning names
+    # the items and what to do
+    data = ResponseData.from_records(FEW_LEARNERS)
+    fit = calibrate(data, "gpcm", categories=FEW_CATEGORIES, max_iter=max_iter)
+    assert fit.se_method == "xpd"
+    assert fit.bank.ids == ("q1", "q2", "q4") and fit.excluded == ("q0", "q3")
+    assert np.all(np.isfinite(fit.bank.a)) and np.all(np.isfinite(fit.bank.b))
+    assert np.all(np.isnan(fit.se_a)) and np.all(np.isnan(fit.se_b))
+    assert np.all(np.isnan(fit.se_thresholds))
+    note = next(w for w in fit.warnings if "have no standard errors" in w)
+    assert note.startswith("6 parameter(s) of 3 item(s) ('q1', 'q2', 'q4') have no standard errors")
+    assert "the responses of 3 learners determine at most 3 directions of the 9 parameters" in note
+    assert "collect responses from more learners" in note
+    assert "--a-prior lognormal:0,0.5 --b-prior normal:0,2" in note
+    assert any("'q1': no responses in score categories [2, 3]" in w and "neither has b" in w
+               for w in fit.warnings)
+    # priors make the information positive definite: the determined parameters get SEs again
+    both = calibrate(data, "gpcm", categories=FEW_CATEGORIES, max_iter=max_iter,
+                     priors=Priors(a_lognormal=(0.0, 0.5), b_normal=(0.0, 2.0)))
+    assert np.all(np.isfinite(both.se_a)) and np.all(np.isfinite(both.se_thresholds[:, 0]))
+    assert not any("have no standard errors" in w for w in both.warnings)
+    # item by item (the SEs of large problems) each block is inverted on what it determines: an
+    # SE is a positive number or none, never garbage
+    monkeypatch.setattr("adaptive.calibration.stderr._SE_FULL_MAX_PARAMS", 0)
+    block = calibrate(data, "gpcm", categories=FEW_CATEGORIES, max_iter=max_iter)
+    assert block.se_method == "xpd-block"
+    for se in (block.se_a, block.se_b, block.se_thresholds):
+        assert np.all(np.isnan(se) | (np.isfinite(se) & (se > 0)))
+    assert np.all(np.isnan(block.se_thresholds[:2, 1:])) and np.all(np.isnan(block.se_b[:2]))
+
+
+def test_no_item_with_varied_responses_names_them_and_what_to_do() -> None:
+    data = ResponseData.from_records([("u1", "q1", 1), ("u2", "q1", 1), ("u1", "q2", 0)])
+    for engine in ("mml", "pyirt"):
+        with pytest.raises(CalibrationError) as err:
+            calibrate(data, "2pl", engine=engine)
+        assert str(err.value) == (
+            "no item has varied responses: every item was answered with a single score ('q1': "
+            "all 2 responses are 1; 'q2': its one response is 0); an item needs responses with "
+            "at least two different scores to be calibrated: collect more responses")
+
+
 def test_calibration_errors() -> None:
     sim = Sim("2pl", 100, 4, 15)
     with pytest.raises(CalibrationError, match=r"unknown model 'rasch'.*1pl, 2pl, 3pl, gpcm, grm"):
@@ -383,7 +437,12 @@ def test_inferred_categories_warn_and_phantom_categories_get_no_standard_errors(
     # their thresholds are not identified: no SE is reported for them (it used to be 2e-11)
     assert np.all(np.isnan(fit.se_thresholds[j, 3:7]))
     assert np.all(np.isfinite(fit.se_thresholds[j, :3]))
-    assert any(f"item '{item}': SE(b)" in w for w in fit.warnings)  # b averages the phantoms
+    # b averages the phantoms: two of them have no information at all, so b has no SE either
+    # (an ordinary inverse of the singular information used to give it one, 3.85) and the item's
+    # warning says so; the other items' b keep theirs
+    assert np.isnan(fit.se_b[j]) and np.all(np.isfinite(np.delete(fit.se_b, j)))
+    assert any(f"item '{item}': no responses" in w and "neither has b, their mean" in w
+               for w in fit.warnings)
     assert fit.standard_errors(item)["se_thresholds"][3] is None
 
 

@@ -108,6 +108,37 @@ def test_an_item_with_identical_responses_gets_a_warning_not_a_crash(tmp_path: P
     assert len(json.loads(stdout)["items"]) >= 6
 
 
+def test_a_few_learners_calibrate_with_warnings_and_without_standard_errors(tmp_path: Path) -> None:
+    # 3 learners, GPCM items with categories nobody used: the information cannot give SEs (this
+    # used to end in a numpy warning, a traceback where warnings are errors); the bank is written,
+    # and the warnings name the items and what to do
+    path = write(tmp_path, "learner,item,score,max_score\n" + "".join(
+        f"{learner},{item},{score},{cats - 1}\n" for learner, item, score, cats in [
+            ("u0", "q1", 0, 4), ("u0", "q2", 0, 3), ("u0", "q4", 1, 2), ("u1", "q0", 1, 2),
+            ("u1", "q1", 0, 4), ("u1", "q3", 2, 3), ("u2", "q1", 1, 4), ("u2", "q2", 1, 3),
+            ("u2", "q4", 0, 2)]))
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "gpcm", "--max-iter", "5")
+    assert code == 0 and "Traceback" not in stderr
+    items = json.loads(stdout)["items"]
+    assert [it["id"] for it in items] == ["q1", "q2", "q4"]
+    assert all(it["se_a"] is None and it["se_b"] is None for it in items)
+    warning = next(line for line in stderr.splitlines() if "have no standard errors" in line)
+    assert warning.startswith(f"{path}: warning: 6 parameter(s) of 3 item(s) ('q1', 'q2', 'q4')")
+    assert "collect responses from more learners" in warning
+    assert "--a-prior lognormal:0,0.5 --b-prior normal:0,2" in warning
+    assert f"{path}: warning: item 'q0': its one response is 1, so its parameters" in stderr
+
+
+def test_responses_that_never_vary_are_an_error_naming_the_items(tmp_path: Path) -> None:
+    path = write(tmp_path, "learner,item,score\nu1,q1,1\nu2,q1,1\nu1,q2,0\n")
+    code, stdout, stderr = invoke("calibrate", str(path), "--model", "2pl")
+    assert code == 2 and stdout == "" and "Traceback" not in stderr
+    assert stderr.strip() == (
+        f"{path}: no item has varied responses: every item was answered with a single score "
+        "('q1': all 2 responses are 1; 'q2': its one response is 0); an item needs responses "
+        "with at least two different scores to be calibrated: collect more responses")
+
+
 def grm_csv(tmp_path: Path, *, stray: int | None = None) -> tuple[Path, dict[str, np.ndarray]]:
     """1000 learners x 8 GRM items scored 0..2 from known parameters; optionally one stray score."""
     rng = np.random.default_rng(8)
