@@ -8,9 +8,15 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A problem the user can understand and act on; the message says what happened."""
+    """A problem the user can understand and act on; the message says what happened. Its class gives the
+    status, unless ``status`` gives this one's (a launch refused as unauthorised rather than malformed)."""
 
     status = 422
+
+    def __init__(self, *args: object, status: int | None = None) -> None:
+        super().__init__(*args)
+        if status is not None:
+            self.status = status
 
 
 class NotFound(ServiceError):

@@ -47,15 +47,13 @@ def read_request(session: Session, token: str, who: Principal) -> dict[str, Any]
                "the course.")
         raise LaunchRejected(msg) from None
     if request.get("u") != who.user_id:
-        err = LaunchRejected("This page to place activities was opened for someone else.")
-        err.status = 403
-        raise err
+        msg = "This page to place activities was opened for someone else."
+        raise LaunchRejected(msg, status=403)
     platform = session.get(LtiPlatform, request.get("p"))
     if platform is None or platform.institution_id != who.institution_id:
-        err = LaunchRejected("This course belongs to another of your institutions: switch to it (at the top "
-                             "of the page) to place its activities.")
-        err.status = 403
-        raise err
+        msg = ("This course belongs to another of your institutions: switch to it (at the top of the page) "
+               "to place its activities.")
+        raise LaunchRejected(msg, status=403)
     return request
 
 

@@ -91,10 +91,9 @@ def open_link(session: Session, token: str) -> tuple[User, int, str]:
         msg = "This embedded link is not valid: it was not made here."
         raise EmbedRefused(msg) from None
     if expires <= utcnow():
-        err = EmbedRefused(f"This embedded link expired on {expires:%Y-%m-%d %H:%M} UTC. Ask the site that "
-                           "shows it for a new one.")
-        err.status = 410
-        raise err
+        msg = (f"This embedded link expired on {expires:%Y-%m-%d %H:%M} UTC. Ask the site that shows it for "
+               "a new one.")
+        raise EmbedRefused(msg, status=410)
     module = _module(session, institution_id, module_id)
     account = session.scalar(select(EmbedAccount).where(EmbedAccount.institution_id == institution_id,
                                                         EmbedAccount.learner_ref == learner_ref))

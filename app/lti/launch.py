@@ -88,12 +88,6 @@ class LaunchRejected(ServiceError):
     status = 400
 
 
-def _reject(message: str, status: int = 400) -> LaunchRejected:
-    err = LaunchRejected(message)
-    err.status = status
-    return err
-
-
 def _target(uri: str, host: str) -> tuple[str, int | None]:
     """The path on this site that ``uri`` names, if it is one a launch may lead to, and the module it
     opens (if it is a module's page)."""
@@ -103,7 +97,7 @@ def _target(uri: str, host: str) -> tuple[str, int | None]:
     if parts.scheme not in ("https", "http") or parts.netloc != ours:
         msg = (f"The launch's target_link_uri {uri!r} is not on this site ({ours}): the platform's link "
                "must point to Thetapath.")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     if parts.path == url_for("lti.launch"):  # the tool's own launch URL: the catalogue
         return url_for("learn.catalogue"), None
     try:
@@ -113,7 +107,7 @@ def _target(uri: str, host: str) -> tuple[str, int | None]:
     if endpoint not in TARGETS:
         msg = (f"The launch's target_link_uri {uri!r} is not a page a launch can open (the catalogue, a "
                "module, a pack's standing, the wallet or a credential).")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     module_id = args.get("module_id") if endpoint == "learn.module" else None
     return parts.path + (f"?{parts.query}" if parts.query else ""), module_id
 
@@ -126,7 +120,7 @@ def start_login(session: Session, params: Mapping[str, str], *, redirect_uri: st
     if missing:
         msg = (f"The platform's login request lacks {', '.join(missing)}: start the launch from the "
                "platform's link.")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     assert issuer is not None and target is not None
     query = select(LtiPlatform).where(LtiPlatform.issuer == issuer)
     if params.get("client_id"):
@@ -136,15 +130,15 @@ def start_login(session: Session, params: Mapping[str, str], *, redirect_uri: st
         msg = (f"No platform {issuer!r}" + (f" with client id {params['client_id']!r}"
                                             if params.get("client_id") else "") +
                " is registered here: an admin of the institution registers it first.")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     if len(platforms) > 1:
         msg = f"The platform {issuer!r} has several registrations here, and its login names no client_id."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     platform = platforms[0]
     deployment = params.get("lti_deployment_id")
     if deployment and deployment not in {d.deployment_id for d in platform.deployments}:
         msg = f"The deployment {deployment!r} of {issuer} is not registered here."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     _target(target, host)  # refused now, before the platform is asked anything
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     # logins that never came back are kept a day, for the record, then forgotten
@@ -174,14 +168,14 @@ def _signing_key(token: str, platform: LtiPlatform) -> Any:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         msg = "The launch's id_token is not a JWT."
-        raise _reject(msg) from None
+        raise LaunchRejected(msg) from None
     if header.get("alg") != "RS256":
         msg = f"The launch's id_token is signed with {header.get('alg')!r}; only RS256 is accepted."
-        raise _reject(msg, 401)
+        raise LaunchRejected(msg, status=401)
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         msg = "The launch's id_token names no key (kid)."
-        raise _reject(msg, 401)
+        raise LaunchRejected(msg, status=401)
     config = current_app.config
     client = _keyset(platform.keyset_url, int(config["LTI_JWKS_CACHE_SECONDS"]),
                      int(config["LTI_JWKS_COOLDOWN_SECONDS"]))
@@ -190,11 +184,11 @@ def _signing_key(token: str, platform: LtiPlatform) -> Any:
     except jwt.PyJWKClientConnectionError:
         msg = (f"The platform's keys could not be fetched from {platform.keyset_url}: try again; if it "
                "persists, the registration's keyset URL may be wrong.")
-        raise _reject(msg, 502) from None
+        raise LaunchRejected(msg, status=502) from None
     except jwt.PyJWKClientError:
         msg = (f"The launch's id_token is signed with a key ({kid}) that the platform's keyset "
                f"({platform.keyset_url}) does not list.")
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
 
 
 def _claims(token: str, platform: LtiPlatform) -> dict[str, Any]:
@@ -207,34 +201,34 @@ def _claims(token: str, platform: LtiPlatform) -> dict[str, Any]:
             leeway=leeway, options={"require": ["iss", "aud", "exp", "iat", "nonce"]})
     except jwt.InvalidSignatureError:
         msg = "The launch's id_token signature does not match: it was changed, or not signed by the platform."
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     except jwt.ExpiredSignatureError:
         msg = "The launch's id_token has expired: start the launch again from the platform."
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     except jwt.InvalidAudienceError:
         msg = (f"The launch's id_token is not for this tool: its aud does not hold the client id "
                f"{platform.client_id!r}.")
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     except jwt.InvalidIssuerError:
         msg = f"The launch's id_token was not issued by the registered platform {platform.issuer!r}."
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     except jwt.MissingRequiredClaimError as err:
         msg = f"The launch's id_token lacks the claim {err.claim!r}."
-        raise _reject(msg) from None
+        raise LaunchRejected(msg) from None
     except (jwt.ImmatureSignatureError, jwt.InvalidIssuedAtError):
         msg = "The launch's id_token is dated in the future: the platform's clock or the token is wrong."
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     except jwt.PyJWTError as err:
         msg = f"The launch's id_token cannot be accepted: {err}."
-        raise _reject(msg, 401) from None
+        raise LaunchRejected(msg, status=401) from None
     audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
     if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != platform.client_id:
         msg = "The launch's id_token names several audiences, and its azp is not this tool's client id."
-        raise _reject(msg, 401)
+        raise LaunchRejected(msg, status=401)
     age = (utcnow().timestamp() - float(claims["iat"]))
     if age > int(current_app.config["LTI_LOGIN_SECONDS"]) + leeway:
         msg = "The launch's id_token was issued too long ago: start the launch again from the platform."
-        raise _reject(msg, 401)
+        raise LaunchRejected(msg, status=401)
     return claims
 
 
@@ -242,15 +236,15 @@ def _check_message(claims: Mapping[str, Any], platform: LtiPlatform) -> None:
     deployment = claims.get(CLAIM + "deployment_id")
     if deployment not in {d.deployment_id for d in platform.deployments}:
         msg = f"The launch comes from a deployment ({deployment!r}) that is not registered here."
-        raise _reject(msg, 403)
+        raise LaunchRejected(msg, status=403)
     message_type = claims.get(CLAIM + "message_type")
     if message_type not in (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST):
         msg = (f"The launch's message type {message_type!r} is not one this tool accepts "
                f"({RESOURCE_LINK_REQUEST} or {DEEP_LINKING_REQUEST}).")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     if claims.get(CLAIM + "version") != "1.3.0":
         msg = f"The launch's LTI version is {claims.get(CLAIM + 'version')!r}; this tool speaks 1.3.0."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     link, settings = claims.get(CLAIM + "resource_link"), claims.get(DEEP_LINKING)
     required = [("sub", isinstance(claims.get("sub"), str) and claims["sub"]),
                 ("roles", isinstance(claims.get(CLAIM + "roles"), list)),
@@ -264,19 +258,19 @@ def _check_message(claims: Mapping[str, Any], platform: LtiPlatform) -> None:
     missing = [name for name, ok in required if not ok]
     if missing:
         msg = f"The launch lacks the claim{'s' * (len(missing) > 1)} {', '.join(missing)}."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     if message_type == DEEP_LINKING_REQUEST:
         assert isinstance(settings, dict)
         if urlsplit(settings["deep_link_return_url"]).scheme not in ("https", "http"):
             msg = "The deep-linking request's return URL is not a web address."
-            raise _reject(msg)
+            raise LaunchRejected(msg)
         if "ltiResourceLink" not in (settings.get("accept_types") or []):
             msg = ("The platform accepts no LTI resource links here (accept_types), which is what "
                    "Thetapath places in a course.")
-            raise _reject(msg)
+            raise LaunchRejected(msg)
         if _RANK[role_of(list(claims[CLAIM + "roles"]))] < _RANK[Role.INSTRUCTOR]:
             msg = "Only an instructor (or an admin) can place Thetapath activities in a course."
-            raise _reject(msg, 403)
+            raise LaunchRejected(msg, status=403)
 
 
 def role_of(roles: list[Any]) -> Role:
@@ -324,31 +318,31 @@ def accept_launch(session: Session, form: Mapping[str, str], *, host: str) -> Ac
     state, token = form.get("state"), form.get("id_token")
     if not state or not token:
         msg = "The launch lacks its state or id_token: start it again from the platform."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     login = session.get(LtiLogin, state)
     if login is None:
         msg = ("This launch was not started here, or its login was forgotten: start it again from the "
                "platform.")
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     if login.used_at is not None:
         msg = "This launch was already used; a launch works once. Start it again from the platform."
-        raise _reject(msg, 409)
+        raise LaunchRejected(msg, status=409)
     if login.created_at < utcnow() - timedelta(seconds=int(current_app.config["LTI_LOGIN_SECONDS"])):
         msg = "This launch took too long to come back from the platform: start it again."
-        raise _reject(msg)
+        raise LaunchRejected(msg)
     platform = session.get(LtiPlatform, login.platform_id)
     assert platform is not None  # the login's foreign key
     claims = _claims(token, platform)
     if claims["nonce"] != login.nonce:
         msg = "The launch's nonce is not the one its login was given: it belongs to another launch."
-        raise _reject(msg, 401)
+        raise LaunchRejected(msg, status=401)
     _check_message(claims, platform)
     path, module_id = _target(claims[CLAIM + "target_link_uri"], host)
     used = session.execute(update(LtiLogin).where(LtiLogin.state == state, LtiLogin.used_at.is_(None))
                            .values(used_at=utcnow()))
     if getattr(used, "rowcount", 0) != 1:
         msg = "This launch was already used; a launch works once. Start it again from the platform."
-        raise _reject(msg, 409)
+        raise LaunchRejected(msg, status=409)
     deep_linking = (claims.get(DEEP_LINKING)
                     if claims[CLAIM + "message_type"] == DEEP_LINKING_REQUEST else None)
     user = provision(session, platform, claims)
