@@ -103,6 +103,15 @@ def create_user(session: Session, *, name: str, email: str, password: str,
     return user
 
 
+def create_passwordless_user(session: Session, *, name: str, email: str) -> User:
+    """A user who signs in only through something else (a learning platform's launch, an embed link):
+    no password can match theirs, and ``email`` is an address that takes no mail (flushed, no commit)."""
+    user = User(name=name.strip()[:200], email=email, password_hash="!")
+    session.add(user)
+    session.flush()
+    return user
+
+
 def hash_password(password: str) -> str:
     """An Argon2id hash of ``password`` (the one place passwords are hashed)."""
     return _hasher.hash(password)

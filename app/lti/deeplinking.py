@@ -73,8 +73,6 @@ def response_jwt(session: Session, request: dict[str, Any], modules: list[Module
               "lineItem": {"scoreMaximum": SCORE_MAXIMUM, "label": m.title,
                            "resourceId": f"thetapath-module-{m.id}", "tag": "mastery"}}
              for m in modules]
-    if not settings.get("accept_multiple", True):
-        items = items[:1]
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": platform.client_id, "aud": platform.issuer, "iat": now, "exp": now + 600,
@@ -88,8 +86,9 @@ def response_jwt(session: Session, request: dict[str, Any], modules: list[Module
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})
 
 
-def picked(session: Session, who: Principal, values: list[str]) -> list[ModuleRow]:
+def picked(session: Session, who: Principal, values: list[str], request: dict[str, Any]) -> list[ModuleRow]:
     """The modules a submitted picking form names, in its order (ids that are not the institution's
-    to place are ignored)."""
+    to place are ignored), and only the first when the platform takes one item."""
     allowed = {m.id: m for _v, modules in placeable(session, who) for m in modules}
-    return [allowed[int(v)] for v in dict.fromkeys(values) if v.isdigit() and int(v) in allowed]
+    chosen = [allowed[int(v)] for v in dict.fromkeys(values) if v.isdigit() and int(v) in allowed]
+    return chosen if (request.get("s") or {}).get("accept_multiple", True) else chosen[:1]

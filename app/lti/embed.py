@@ -21,6 +21,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.services import create_passwordless_user
 from app.accounts.tokens import TokenExpired, TokenInvalid, make_token, read_token
 from app.authz import Principal
 from app.db import utcnow
@@ -99,11 +100,8 @@ def open_link(session: Session, token: str) -> tuple[User, int, str]:
                                                         EmbedAccount.learner_ref == learner_ref))
     if account is None:
         digest = hashlib.sha256(f"{institution_id}\0{learner_ref}".encode()).hexdigest()[:32]
-        # an address that takes no mail, and no password: this account opens through its links
-        user = User(name=f"Learner {learner_ref}"[:200], email=f"embed-{digest}@embed.invalid",
-                    password_hash="!embed")
-        session.add(user)
-        session.flush()
+        user = create_passwordless_user(session, name=f"Learner {learner_ref}",
+                                        email=f"embed-{digest}@embed.invalid")
         session.add(EmbedAccount(institution_id=institution_id, learner_ref=learner_ref, user_id=user.id))
         session.add(Membership(user_id=user.id, institution_id=institution_id, role=Role.LEARNER))
         session.flush()

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from app.accounts.services import create_passwordless_user
 from app.db import utcnow
 from app.errors import ServiceError
 from app.jobs.services import enqueue
@@ -297,10 +298,7 @@ def provision(session: Session, platform: LtiPlatform, claims: Mapping[str, Any]
         name = str(claims.get("name") or " ".join(
             str(claims[k]) for k in ("given_name", "family_name") if claims.get(k)) or "Learner")
         digest = hashlib.sha256(f"{platform.id}\0{sub}".encode()).hexdigest()[:32]
-        # an address that takes no mail, and no password: this account signs in through its platform
-        user = User(name=name.strip()[:200], email=f"lti-{digest}@lti.invalid", password_hash="!lti")
-        session.add(user)
-        session.flush()
+        user = create_passwordless_user(session, name=name, email=f"lti-{digest}@lti.invalid")
         session.add(LtiAccount(platform_id=platform.id, sub=sub, user_id=user.id))
     role = role_of(list(claims.get(CLAIM + "roles", [])))
     membership = session.scalar(select(Membership).where(

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.authz import Principal
@@ -109,7 +109,7 @@ def courses(session: Session, institution_id: int) -> list[tuple[LtiContext, int
     out = []
     for context in session.scalars(select(LtiContext).join(LtiPlatform).where(
             LtiPlatform.institution_id == institution_id).order_by(LtiContext.id)):
-        count = len(session.scalars(select(LtiContextMember.id).where(
-            LtiContextMember.context_id == context.id, LtiContextMember.learner.is_(True))).all())
+        count = session.scalar(select(func.count()).select_from(LtiContextMember).where(
+            LtiContextMember.context_id == context.id, LtiContextMember.learner.is_(True))) or 0
         out.append((context, count))
     return out

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, jsonify, make_response, redirec
 from flask.typing import ResponseReturnValue
 from flask_login import login_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import db
 from app.accounts.services import start_session
@@ -21,8 +22,9 @@ from app.lti.grades import audit, resend
 from app.lti.launch import accept_launch, start_login
 from app.lti.roster import courses, request_roster
 from app.lti.tool import RegistrationError, jwks, register_platform, tool_configuration, tool_urls
-from app.models import Institution, LtiPlatform, Role
+from app.models import Institution, LtiPlatform, Role, User
 from app.web.htmx import render
+from app.web.security import content_security_policy
 
 bp = Blueprint("lti", __name__, url_prefix="/lti", template_folder="templates")
 
@@ -42,11 +44,16 @@ def launch() -> ResponseReturnValue:
     """Check the platform's id_token, sign its user in to the platform's institution, and go where it says."""
     session = db.session()
     accepted = accept_launch(session, request.form, host=request.host)
-    login_user(start_session(session, accepted.user))  # one commit: the login used, account, sign-in
-    choose_institution(accepted.institution_id)
+    _sign_in(session, accepted.user, accepted.institution_id)  # with the login used and the account
     if accepted.deep_linking is not None:
         return redirect(url_for("lti.deep_link", t=request_token(accepted)), code=303)
     return redirect(accepted.path, code=303)
+
+
+def _sign_in(session: Session, user: User, institution_id: int) -> None:
+    """Sign ``user`` in (one commit, with what the caller flushed) to act in ``institution_id``."""
+    login_user(start_session(session, user))
+    choose_institution(institution_id)
 
 
 def _site() -> str:
@@ -64,20 +71,17 @@ def deep_link() -> ResponseReturnValue:
     if request.method == "GET":
         return render("lti/deep_link.html", versions=placeable(session, who), token=token,
                       multiple=settings.get("accept_multiple", True))
-    modules = picked(session, who, request.form.getlist("module"))
+    modules = picked(session, who, request.form.getlist("module"), deep_linking)
     if not modules:
         flash("Pick at least one module to place.", "warning")
         return redirect(url_for("lti.deep_link", t=token), code=303)
     signed = response_jwt(session, deep_linking, modules, _site())
     session.commit()  # the tool's key, if this was its first use
     return_url = str(settings["deep_link_return_url"])
-    page = render("lti/deep_link_return.html", return_url=return_url, jwt=signed,
-                  count=min(len(modules), 1 if not settings.get("accept_multiple", True) else len(modules)))
+    page = render("lti/deep_link_return.html", return_url=return_url, jwt=signed, count=len(modules))
     response = make_response(page)
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(return_url))
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-        f"base-uri 'none'; form-action {origin}; frame-ancestors {current_app.config['FRAME_ANCESTORS']}")
+    response.headers["Content-Security-Policy"] = content_security_policy(form_action=origin)
     return response
 
 
@@ -167,8 +171,7 @@ def open_link(token: str) -> ResponseReturnValue:
     """A signed embed link: sign its learner in to the institution and open the module."""
     session = db.session()
     user, institution_id, path = open_embed_link(session, token)
-    login_user(start_session(session, user))  # one commit: the account (if new) and the sign-in
-    choose_institution(institution_id)
+    _sign_in(session, user, institution_id)  # with the account, if it is new
     return redirect(path, code=303)
 
 
