@@ -89,11 +89,8 @@ def _marker(attempt: Attempt) -> str:
 def _delivered(link: LtiGradeLink, lineitem: str, token: str, marker: str) -> bool:
     """Whether the platform already holds this score (a try that died after sending it): the
     learner's result on the line item carries the attempt's marker."""
-    parts = urllib.parse.urlsplit(lineitem)
-    results = urllib.parse.urlunsplit(parts._replace(
-        path=parts.path.rstrip("/") + "/results",
-        query=urllib.parse.urlencode({"user_id": link.sub})))
-    _status, text = call_platform("GET", results, token=token, accept=RESULTS_TYPE)
+    _status, text = call_platform("GET", _service_url(lineitem, "results", user_id=link.sub), token=token,
+                                  accept=RESULTS_TYPE)
     try:
         found = json.loads(text or "[]")
     except ValueError:
@@ -127,9 +124,12 @@ def _lineitem(link: LtiGradeLink, module: ModuleRow, token: str) -> str:
     return str(made["id"])
 
 
-def _scores_url(lineitem: str) -> str:
+def _service_url(lineitem: str, service: str, **params: str) -> str:
+    """A line item's scores or results URL: the service after its path, its own query kept (Moodle's
+    line items carry one), ``params`` added."""
     parts = urllib.parse.urlsplit(lineitem)
-    return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/scores"))
+    query = "&".join(q for q in (parts.query, urllib.parse.urlencode(params)) if q)
+    return urllib.parse.urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{service}", query=query))
 
 
 @job_kind(SCORES, "Grade passback", max_attempts=8)
@@ -153,7 +153,7 @@ def _send(ctx: JobContext) -> Mapping[str, Any]:
     if check and _delivered(link, lineitem, token, _marker(attempt)):
         return {"sent": score, "lineitem": lineitem, "status": 200, "platform": platform.issuer,
                 "answer": "already delivered by an earlier try (the platform's result says so)"}
-    status, text = call_platform("POST", _scores_url(lineitem), token=token,
+    status, text = call_platform("POST", _service_url(lineitem, "scores"), token=token,
                                  body=json.dumps(score).encode(), content_type=SCORE_TYPE)
     if not link.lineitem_url:
         link_id = link.id

@@ -26,7 +26,7 @@ from app.db import utcnow
 from app.demo import GRADUATE_ABILITY, take_assessment
 from app.jobs import services as jobs
 from app.jobs.workers import sessions
-from app.lti.grades import request_scores
+from app.lti.grades import _service_url, request_scores
 from app.lti.tool import register_platform, rotate_tool_key
 from app.models import (
     Attempt,
@@ -600,3 +600,12 @@ def test_an_instructors_launch_reads_the_course_roster_into_the_learner_analytic
     stranger = factories.user(db_session, factories.institution(db_session), Role.ADMIN)
     factories.sign_in(client, stranger.email)
     assert client.post(f"/admin/lti/courses/{context.id}/sync").status_code == 404
+
+
+def test_score_and_result_urls_keep_the_line_items_own_query() -> None:
+    moodle = "https://moodle.example.edu/mod/lti/services.php/2/lineitems/5/lineitem?type_id=1"
+    assert _service_url(moodle, "scores") == \
+        "https://moodle.example.edu/mod/lti/services.php/2/lineitems/5/lineitem/scores?type_id=1"
+    assert _service_url(moodle, "results", user_id="a b") == \
+        "https://moodle.example.edu/mod/lti/services.php/2/lineitems/5/lineitem/results?type_id=1&user_id=a+b"
+    assert _service_url("https://canvas.example/lineitems/7/", "scores") == "https://canvas.example/lineitems/7/scores"
